@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest golden bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: compose the sample bulletin, import the sample lists and send to them through the outbox
+demo: $(STAMP)
+	$(BIN)/python -m composer.demo
+
+## test: ruff, mypy and the whole pytest suite
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check composer tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## golden: regenerate the golden files after a reviewed change to blocks or layouts
+golden: $(STAMP)
+	$(BIN)/python -m pytest -q tests/compose/test_golden.py --update-golden
+
+bench: $(STAMP)
+	$(BIN)/python bench/compose.py
+	$(BIN)/python bench/import.py
+	$(BIN)/python bench/send.py
+	$(BIN)/python bench/webhook.py
+
+clean:
+	rm -rf out outbox .bulletin .pytest_cache .mypy_cache .ruff_cache

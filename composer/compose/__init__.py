@@ -1,0 +1,1 @@
+"""Compose: bulletin source → per-segment HTML and text with merge tokens → MIME."""

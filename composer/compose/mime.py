@@ -1,0 +1,68 @@
+"""Build the MIME message for one recipient: multipart/alternative, UTF-8."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The headers every copy of a segment shares."""
+
+    subject: str
+    from_name: str
+    from_email: str
+    reply_to: str | None = None
+    list_id: str | None = None
+
+
+def _address(name: str, email: str) -> Address:
+    local, _, domain = email.partition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def build_message(
+    envelope: Envelope,
+    *,
+    to: str,
+    html: str,
+    text: str,
+    headers: Mapping[str, str] | None = None,
+    subject_prefix: str = "",
+    date: datetime | None = None,
+) -> EmailMessage:
+    """One recipient's message. `html` and `text` are already filled in.
+
+    Both parts are quoted-printable: the HTML part's encoded size is what Gmail's clip
+    counts, and QP keeps mostly-ASCII bulletins close to their raw size.
+    """
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = subject_prefix + envelope.subject
+    msg["From"] = _address(envelope.from_name, envelope.from_email)
+    msg["To"] = to
+    if envelope.reply_to:
+        msg["Reply-To"] = envelope.reply_to
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=envelope.from_email.partition("@")[2] or None)
+    if envelope.list_id:
+        msg["List-Id"] = f"<{envelope.list_id}>"
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return msg
+
+
+def encoded_html_size(message: EmailMessage) -> int:
+    """Bytes of the HTML part as it travels (encoded), which is what Gmail clips on."""
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload()
+            return len(payload.encode("ascii", "replace") if isinstance(payload, str) else b"")
+    return 0

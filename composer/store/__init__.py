@@ -1,0 +1,1 @@
+"""The contact store: SQLAlchemy models, sessions, migrations and the audit log."""

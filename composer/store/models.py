@@ -1,0 +1,195 @@
+"""The schema of the store, shared by lists, send and the webhook service.
+
+Personal data lives in few columns, each listed in `PERSONAL_COLUMNS`, so that erasure
+(`lists forget`) can clear every one of them and a test can prove it did.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Contact(Base):
+    """A person on the lists. `email_norm` is for matching, `email` as the person gave it."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_norm: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(100))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    memberships: Mapped[list[SegmentMember]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class SegmentMember(Base):
+    __tablename__ = "segment_members"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    source: Mapped[str | None] = mapped_column(String(300))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="memberships")
+
+
+class Suppression(Base):
+    """An address that must never be sent to.
+
+    `email_hash` (HMAC-SHA256 of the normalized address, keyed by the workspace secret) is
+    always set and is what every check matches on. `email_norm` is kept for display and
+    export except after erasure (reason 'erased'), when only the hash remains.
+    """
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email_norm: Mapped[str | None] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(20))  # see SUPPRESSION_REASONS
+    source: Mapped[str] = mapped_column(String(100))  # cli, one-click, page, sendgrid-webhook, import
+    group_id: Mapped[int | None] = mapped_column(Integer)  # SendGrid ASM group, for group_unsubscribe
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+SUPPRESSION_REASONS = ("unsubscribed", "bounced", "complained", "manual", "erased")
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with which command. Holds no address: only `subject_hash`."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # OS user, or 'web' / 'sendgrid-webhook'
+    command: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(50))  # import, suppress, forget, send, ...
+    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    subject_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Campaign(Base):
+    """One sending of one bulletin. `key` (the bulletin file stem) is what a re-run resumes."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("key", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    segments: Mapped[list[str]] = mapped_column(JSON)
+    transport: Mapped[str] = mapped_column(String(20))
+    operator: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, complete
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="campaign")
+
+
+DELIVERY_STATES = ("pending", "in_flight", "sent", "failed", "unknown")
+
+
+class Delivery(Base):
+    """The ledger: one row per recipient per campaign. `email` is nulled by erasure."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "email_hash"),
+        Index("ix_deliveries_campaign_state", "campaign_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    opened_at: Mapped[datetime | None] = mapped_column()
+    clicked_at: Mapped[datetime | None] = mapped_column()
+
+    campaign: Mapped[Campaign] = relationship(back_populates="deliveries")
+
+
+class Event(Base):
+    """A normalized provider event (webhook). `email` is nulled by erasure."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_event_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # normalized, see composer.events
+    raw_type: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    occurred_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Every column that can hold personal data, by table: erasure clears or deletes these.
+PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": ("email", "email_norm", "name", "first_name", "last_name", "organisation", "role", "extra"),
+    "suppressions": ("email_norm",),
+    "deliveries": ("email", "error"),
+    "events": ("email", "detail"),
+}

@@ -1,0 +1,75 @@
+"""Unsubscribe tokens: the one place they are made and read.
+
+A token signs (contact id, campaign id) with itsdangerous under BULLETIN_SECRET_KEY. It has
+no expiry, because people unsubscribe from old emails. Keys in BULLETIN_OLD_SECRET_KEYS
+still verify, so a key can be rotated without breaking links already sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from itsdangerous import BadData, URLSafeSerializer
+
+SALT = "bulletin.unsubscribe.v1"
+
+
+@dataclass(frozen=True)
+class UnsubscribeClaim:
+    """What a valid token says: who, and from which campaign (0 for a test or sample)."""
+
+    contact_id: int
+    campaign_id: int
+
+
+class InvalidToken(Exception):
+    """The token is malformed, tampered with, or signed by a key we no longer hold."""
+
+
+class TokenSigner:
+    """Makes and verifies unsubscribe tokens. `keys` is newest first."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        if not keys:
+            raise ValueError("at least one secret key is needed")
+        # itsdangerous signs with the last key and verifies with any of them.
+        self._serializer = URLSafeSerializer(
+            list(reversed(keys)), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+        )
+
+    def make(self, contact_id: int, campaign_id: int) -> str:
+        return str(self._serializer.dumps([contact_id, campaign_id]))
+
+    def read(self, token: str) -> UnsubscribeClaim:
+        try:
+            data = self._serializer.loads(token)
+        except (BadData, UnicodeError, ValueError) as exc:
+            raise InvalidToken("bad token") from exc
+        if (
+            not isinstance(data, list)
+            or len(data) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in data)
+        ):
+            raise InvalidToken("bad token payload")
+        return UnsubscribeClaim(contact_id=data[0], campaign_id=data[1])
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    """The https link for the footer and List-Unsubscribe."""
+    return f"{base_url.rstrip('/')}/u/{token}"
+
+
+def unsubscribe_mailto(address: str, token: str) -> str:
+    """The mailto: alternative in List-Unsubscribe (RFC 2369)."""
+    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
+
+
+def list_unsubscribe_headers(base_url: str, mailto: str, token: str) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 headers for one recipient."""
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(base_url, token)}>, <{unsubscribe_mailto(mailto, token)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

@@ -1,0 +1,208 @@
+"""The workspace: a folder with a `bulletin.toml` that names the sender and the folders.
+
+The repository root is itself a workspace. Everything a command needs to know about where
+things live and who is sending comes from here, so the library never guesses paths.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from composer.errors import ConfigError
+
+CONFIG_NAME = "bulletin.toml"
+ENV_WORKSPACE = "BULLETIN_WORKSPACE"
+ENV_DATABASE_URL = "BULLETIN_DATABASE_URL"
+ENV_SECRET_KEY = "BULLETIN_SECRET_KEY"
+ENV_OLD_SECRET_KEYS = "BULLETIN_OLD_SECRET_KEYS"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SenderSettings(_Strict):
+    name: str = Field(description="Display name of the list, e.g. 'GPC England bulletin'")
+    from_name: str
+    from_email: str
+    reply_to: str | None = None
+    postal_address: str
+    base_url: str = Field(description="Public https base URL for unsubscribe and view-online links")
+    unsubscribe_mailto: str = Field(description="Address for the mailto: List-Unsubscribe URI")
+    list_id: str | None = None
+    timezone: str = "Europe/London"
+    language: str = "en-GB"
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (links in the email point here)")
+        return value.rstrip("/")
+
+
+class FolderSettings(_Strict):
+    sections: str = "sections"
+    layouts: str = "layouts"
+    lists: str = "lists"
+    bulletins: str = "bulletins"
+    out: str = "out"
+    outbox: str = "outbox"
+    state: str = ".bulletin"
+
+
+class SendSettings(_Strict):
+    transport: Literal["sendgrid", "smtp", "outbox"] = "outbox"
+    batch_size: int = Field(default=1000, ge=1, le=1000)
+    rate: float = Field(default=0, ge=0, description="Messages per second; 0 means no cap")
+
+
+class SendGridSettings(_Strict):
+    asm_group_id: int | None = None
+    sandbox_mode: bool = False
+    timeout: float = Field(default=30, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+
+
+class SmtpSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password_env: str | None = Field(
+        default=None, description="Name of the environment variable that holds the password"
+    )
+    timeout: float = Field(default=30, gt=0)
+    per_domain_rate: dict[str, float] = Field(default_factory=dict)
+
+
+class WorkspaceConfig(_Strict):
+    bulletin: SenderSettings
+    folders: FolderSettings = Field(default_factory=FolderSettings)
+    send: SendSettings = Field(default_factory=SendSettings)
+    sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
+    smtp: SmtpSettings | None = None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded workspace: its root folder and its validated configuration."""
+
+    root: Path
+    config: WorkspaceConfig
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ), compare=False)
+
+    @property
+    def sender(self) -> SenderSettings:
+        return self.config.bulletin
+
+    def folder(self, name: str) -> Path:
+        return (self.root / getattr(self.config.folders, name)).resolve()
+
+    @property
+    def sections_dir(self) -> Path:
+        return self.folder("sections")
+
+    @property
+    def layouts_dir(self) -> Path:
+        return self.folder("layouts")
+
+    @property
+    def lists_dir(self) -> Path:
+        return self.folder("lists")
+
+    @property
+    def bulletins_dir(self) -> Path:
+        return self.folder("bulletins")
+
+    @property
+    def out_dir(self) -> Path:
+        return self.folder("out")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.folder("outbox")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.folder("state")
+
+    @property
+    def segments_file(self) -> Path:
+        return self.lists_dir / "segments.yaml"
+
+    def database_url(self) -> str:
+        """BULLETIN_DATABASE_URL, or SQLite at `.bulletin/bulletin.db` in the workspace."""
+        url = self.env.get(ENV_DATABASE_URL)
+        if url:
+            return url
+        return f"sqlite:///{self.state_dir / 'bulletin.db'}"
+
+    def secret_keys(self) -> list[str]:
+        """Signing keys, newest first: BULLETIN_SECRET_KEY then BULLETIN_OLD_SECRET_KEYS.
+
+        Without the variable, a random key is made once in `.bulletin/secret_key`
+        (mode 0600) so that a fresh workspace works; production sets the variable.
+        """
+        current = self.env.get(ENV_SECRET_KEY)
+        if not current:
+            current = self._local_secret()
+        old = [k.strip() for k in self.env.get(ENV_OLD_SECRET_KEYS, "").split(",") if k.strip()]
+        return [current, *old]
+
+    def _local_secret(self) -> str:
+        path = self.state_dir / "secret_key"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # first writer wins if two processes race
+        except FileExistsError:
+            pass
+        tmp.unlink(missing_ok=True)
+        return path.read_text(encoding="utf-8").strip()
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The workspace root: $BULLETIN_WORKSPACE, else the nearest folder with bulletin.toml."""
+    env_root = os.environ.get(ENV_WORKSPACE)
+    if env_root:
+        return Path(env_root).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_NAME} found in {here} or any folder above it; run bulletin from a "
+        f"workspace, pass --workspace, or set {ENV_WORKSPACE}"
+    )
+
+
+def load_workspace(root: Path | None = None, env: dict[str, str] | None = None) -> Workspace:
+    """Read and validate `bulletin.toml` at `root` (found from the cwd when None)."""
+    root = (root or find_root()).resolve()
+    path = root / CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found; a workspace needs a {CONFIG_NAME}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = WorkspaceConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: setting '{key}': {first['msg']}") from None
+    return Workspace(root=root, config=config, env=dict(os.environ) if env is None else env)
