@@ -7,7 +7,6 @@ Each verb lives in its own module and is imported only when it runs, so that
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,41 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Turn library errors into one clear message and an exit code, no traceback."""
+        try:
+            return super().invoke(ctx)
+        except BulletinError as exc:
+            if _debug(ctx):
+                raise
+            raise UserFacingError(str(exc), exc.exit_code) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            raise UserFacingError(
+                f"unexpected {exc.__class__.__name__}: {exc}\n"
+                "Run again with --debug for the full traceback.",
+                1,
+            ) from exc
+
+
+class UserFacingError(click.ClickException):
+    """A message for the person at the terminal, with the library's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"Error: {self.format_message()}", fg="red", err=True)
+
+
+def _debug(ctx: click.Context) -> bool:
+    obj = ctx.find_object(AppContext)
+    return bool(obj and obj.debug)
+
 
 class AppContext:
     """What every verb gets: the workspace root option and the debug flag."""
@@ -74,34 +108,5 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the CLI and turns BulletinError into a message and exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        cli.main(args=argv, prog_name="bulletin", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except BulletinError as exc:
-        if debug:
-            raise
-        click.secho(f"Error: {exc}", fg="red", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except Exception as exc:
-        if debug:
-            raise
-        click.secho(
-            f"Unexpected error: {exc.__class__.__name__}: {exc}\n"
-            "Run again with --debug for the full traceback.",
-            fg="red",
-            err=True,
-        )
-        sys.exit(1)
-    sys.exit(0)
-
-
+    """Entry point for the console script."""
+    cli.main(args=argv, prog_name="bulletin")

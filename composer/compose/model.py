@@ -1,0 +1,81 @@
+"""Plain data passed between compose stages and out to send and preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from composer.compose.mime import Envelope
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of the checks. `section` is 1-based in the bulletin source, when known."""
+
+    severity: Severity
+    code: str  # e.g. "html-size", "vague-link-text", "http-link"
+    message: str
+    segment: str | None = None
+    section: int | None = None
+    block: str | None = None
+    anchor: str | None = None  # id of the section's element in the rendered HTML
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    sizes: dict[str, int]  # segment → encoded HTML part bytes
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "errors": [f.as_dict() for f in self.errors],
+            "warnings": [f.as_dict() for f in self.warnings],
+            "html_bytes": self.sizes,
+        }
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    index: int  # 1-based position in the bulletin source
+    block: str
+    title: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class SegmentRender:
+    """One segment's email. `html` and `text` still hold the merge tokens."""
+
+    segment: str
+    envelope: Envelope
+    preheader: str
+    html: str
+    text: str
+    sections: tuple[RenderedSection, ...]
+
+
+@dataclass(frozen=True)
+class Composition:
+    """The result of compose for one bulletin: what send, preview and the CLI use."""
+
+    source: Path
+    key: str  # the bulletin file stem, e.g. "2026-06-gpce": what a campaign is keyed by
+    content_hash: str  # sha256 over the rendered parts of every segment
+    renders: dict[str, SegmentRender]
+    archive_html: str  # the public "view online" page: no tokens, no personal data
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
