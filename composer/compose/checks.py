@@ -1,0 +1,157 @@
+"""The checks that compose and `bulletin check` run on every segment.
+
+Errors stop a send: Gmail clips an HTML part over about 102 KB as encoded in the
+message; an image with no alt text, a missing `lang`, an unknown merge field, or an
+empty or malformed link all reach readers broken. Warnings are for staff to judge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup, Tag
+
+from composer.compose.blocks import check_url
+from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
+from composer.compose.model import Finding
+from composer.compose.source import LoadedBulletin, LoadedSection
+
+GMAIL_CLIP_BYTES = 102_000
+HTML_WARN_BYTES = 90_000
+SUBJECT_MAX = 78
+PREHEADER_MAX = 110
+
+VAGUE_LINK_TEXT = {
+    "here", "click here", "read more", "more", "click", "this", "this link", "link",
+    "learn more", "find out more", "see more", "go", "click this link", "read here",
+}  # fmt: skip
+_TOKEN = re.compile(r"^%%BT\.[a-z_]+\.h%%$")
+
+
+def check_bulletin(bulletin: LoadedBulletin) -> list[Finding]:
+    """Checks on the source that do not depend on a segment."""
+    findings: list[Finding] = []
+    meta = bulletin.meta
+    if len(meta.subject) > SUBJECT_MAX:
+        findings.append(Finding("warning", "subject-length",
+            f"the subject is {len(meta.subject)} characters; over {SUBJECT_MAX} is cut short in many inboxes"))  # fmt: skip
+    if len(meta.preheader) > PREHEADER_MAX:
+        findings.append(Finding("warning", "preheader-length",
+            f"the preheader is {len(meta.preheader)} characters; keep it to {PREHEADER_MAX}"))  # fmt: skip
+    if not meta.preheader:
+        findings.append(Finding("warning", "preheader-missing", "there is no preheader; inboxes will show the first words of the email instead"))
+    for section in bulletin.sections:
+        findings.extend(_check_section_source(section))
+    for segment in meta.segments:
+        if not bulletin.sections_for(segment):
+            findings.append(Finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
+    return findings
+
+
+def _check_section_source(section: LoadedSection) -> Iterator[Finding]:
+    where = {"section": section.index, "block": section.block.name, "anchor": section.anchor}
+    for field, value in _strings(section.values.model_dump()):
+        for match in WRITER_FIELD.finditer(value):
+            if match.group(1) not in MERGE_FIELDS:
+                yield Finding("error", "unknown-merge-field",
+                    f"field '{field}' uses an unknown merge field {{{{ {match.group(1)} }}}} "
+                    f"(known: {', '.join(MERGE_FIELDS)})", **where)  # fmt: skip
+    for field, image in _images(section.values.model_dump()):
+        if not image.get("alt") and not image.get("decorative"):
+            yield Finding("error", "image-alt",
+                f"the image in field '{field}' has no alt text; describe it, or set decorative: true", **where)  # fmt: skip
+    if not any(value.strip() for _, value in _strings(section.values.model_dump())):
+        yield Finding("warning", "empty-section", "this section has no text", **where)
+
+
+def _strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            yield from _strings(item, f"{path}[{index}]")
+
+
+def _images(value: object, path: str = "") -> Iterator[tuple[str, dict[str, object]]]:
+    if isinstance(value, dict):
+        if "src" in value and "alt" in value:
+            yield path, value
+            return
+        for key, item in value.items():
+            yield from _images(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            yield from _images(item, f"{path}[{index}]")
+
+
+def check_segment(
+    segment: str, html: str, encoded_size: int, bulletin: LoadedBulletin
+) -> list[Finding]:
+    """Checks on one segment's rendered, inlined HTML."""
+    findings: list[Finding] = []
+    if encoded_size > GMAIL_CLIP_BYTES:
+        findings.append(Finding("error", "html-size",
+            f"the HTML part is {encoded_size:,} bytes as encoded; Gmail clips over {GMAIL_CLIP_BYTES:,}", segment=segment))  # fmt: skip
+    elif encoded_size > HTML_WARN_BYTES:
+        findings.append(Finding("warning", "html-size",
+            f"the HTML part is {encoded_size:,} bytes as encoded; Gmail clips at {GMAIL_CLIP_BYTES:,}", segment=segment))  # fmt: skip
+
+    soup = BeautifulSoup(html, "lxml")
+    root = soup.find("html")
+    if not isinstance(root, Tag) or not root.get("lang"):
+        findings.append(Finding("error", "lang", "the <html> element has no lang attribute", segment=segment))
+    blocks = {s.anchor: s for s in bulletin.sections}
+    current: LoadedSection | None = None
+    for element in soup.find_all(["div", "a", "img"]):
+        if not isinstance(element, Tag):
+            continue
+        anchor = element.get("id")
+        if element.name == "div" and isinstance(anchor, str) and anchor in blocks:
+            current = blocks[anchor]
+            continue
+        where = {"segment": segment}
+        if current is not None:
+            where_section = {"section": current.index, "block": current.block.name, "anchor": current.anchor}
+        else:
+            where_section = {}
+        if element.name == "img":
+            if element.get("alt") is None:
+                findings.append(Finding("error", "image-alt",
+                    f"an image ({element.get('src')}) has no alt attribute", **where, **where_section))  # fmt: skip
+            continue
+        if element.name == "a":
+            findings.extend(_check_link(element, where, where_section))
+    if "{{" in html or "{%" in html:
+        findings.append(Finding("error", "template-leftover",
+            "the HTML still contains '{{' or '{%': a merge field or template tag was not filled", segment=segment))  # fmt: skip
+    return findings
+
+
+def _check_link(element: Tag, where: dict[str, str], where_section: dict[str, object]) -> Iterator[Finding]:
+    href = element.get("href")
+    text = " ".join(element.get_text(" ").split())
+    label = f"'{text}'" if text else "(no text)"
+    if element.get("id") and href is None:
+        return
+    if not isinstance(href, str) or not href.strip() or href.strip() == "#":
+        yield Finding("error", "link-empty", f"the link {label} has no address", **where, **where_section)  # type: ignore[arg-type]
+        return
+    href = href.strip()
+    if not _TOKEN.match(href):
+        try:
+            check_url(href)
+        except ValueError as exc:
+            yield Finding("error", "link-malformed", f"the link {label}: {exc}", **where, **where_section)  # type: ignore[arg-type]
+            return
+    if urlsplit(href).scheme == "http":
+        yield Finding("warning", "http-link", f"the link {label} uses http://; use https://", **where, **where_section)  # type: ignore[arg-type]
+    normalized = re.sub(r"[^\w\s]", "", text).strip().lower()
+    if normalized in VAGUE_LINK_TEXT or (normalized.endswith(" here") and len(normalized.split()) <= 6):
+        yield Finding("warning", "vague-link-text",
+            f"the link text {label} does not say where it goes; screen-reader users hear links out of context",
+            **where, **where_section)  # type: ignore[arg-type]  # fmt: skip

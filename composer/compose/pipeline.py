@@ -1,0 +1,176 @@
+"""Compose a bulletin: load and validate everything, then render each segment and check it.
+
+`compose_bulletin` is what the CLI, send and preview call. `write_outputs` puts the
+results on disk in one step (a temporary folder renamed into place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from composer.compose import checks
+from composer.compose.merge import Recipient, fill, substitutions, token
+from composer.compose.mime import build_message, encoded_html_size
+from composer.compose.model import Composition, Finding, Report, SegmentRender
+from composer.compose.render import SegmentRenderer, Timer
+from composer.compose.source import load_bulletin
+from composer.errors import InputError, Location
+from composer.workspace import Workspace
+
+
+def sample_recipient(workspace: Workspace) -> Recipient:
+    """A fictitious reader for the sample .eml and size checks (reserved domain)."""
+    return Recipient(
+        email="sample.reader@example.org",
+        unsubscribe_url=f"{workspace.sender.base_url}/u/sample",
+        first_name="Alex",
+        name="Dr Alex Example",
+        organisation="Example Medical Practice",
+    )
+
+
+def archive_values(workspace: Workspace) -> dict[str, str]:
+    """Merge values for the public page: no person, a generic unsubscribe page."""
+    generic = Recipient(
+        email="",
+        unsubscribe_url=f"{workspace.sender.base_url}/unsubscribe",
+        first_name="colleague",
+        name="colleague",
+        organisation="",
+    )
+    return substitutions(generic)
+
+
+def compose_bulletin(
+    workspace: Workspace, path: Path, segments: list[str] | tuple[str, ...] | None = None
+) -> Composition:
+    """Phase one loads and validates; phase two renders and checks each segment."""
+    timer = Timer()
+    started = time.perf_counter()
+    bulletin = load_bulletin(workspace, path)
+    chosen = list(segments) if segments else list(bulletin.meta.segments)
+    for name in chosen:
+        if name not in bulletin.meta.segments:
+            raise InputError(
+                f"unknown segment '{name}' (this bulletin goes to: {', '.join(bulletin.meta.segments)})",
+                Location(file=path, field="segments"),
+            )
+    renderer = SegmentRenderer(workspace, bulletin, timer)
+    timer.add("load", started)
+
+    renders: dict[str, SegmentRender] = {}
+    findings: list[Finding] = checks.check_bulletin(bulletin)
+    sizes: dict[str, int] = {}
+    sample = substitutions(sample_recipient(workspace))
+    for name in chosen:
+        render = renderer.render_segment(name)
+        renders[name] = render
+        started = time.perf_counter()
+        message = build_message(render.envelope, to="sample.reader@example.org",
+                                html=fill(render.html, sample), text=fill(render.text, sample))  # fmt: skip
+        sizes[name] = encoded_html_size(message)
+        timer.add("mime", started)
+        started = time.perf_counter()
+        findings.extend(checks.check_segment(name, render.html, sizes[name], bulletin))
+        timer.add("checks", started)
+
+    started = time.perf_counter()
+    archive_html, _ = renderer.render_archive()
+    archive_html = fill(archive_html, archive_values(workspace))
+    timer.add("archive", started)
+    return Composition(
+        source=path,
+        key=bulletin.key,
+        content_hash=_content_hash(renders),
+        renders=renders,
+        archive_html=archive_html,
+        report=Report(findings=tuple(_dedupe(findings)), sizes=sizes),
+        timings=dict(timer.totals),
+    )
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[object, ...]] = set()
+    out: list[Finding] = []
+    for finding in findings:
+        key = (finding.severity, finding.code, finding.message, finding.segment, finding.section)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
+
+
+def _content_hash(renders: dict[str, SegmentRender]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(renders):
+        render = renders[name]
+        for part in (name, render.envelope.subject, render.preheader, render.html, render.text):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def default_out_dir(workspace: Workspace, path: Path) -> Path:
+    return workspace.out_dir / path.stem
+
+
+def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path) -> list[Path]:
+    """Write every file to a temporary folder, then rename it into place.
+
+    `<segment>.html` and `.txt` are the sample reader's copy, `<segment>.eml` the whole
+    message; `archive.html` is the public page; `report.json` the checks.
+    """
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        recipient = sample_recipient(workspace)
+        subs = substitutions(recipient)
+        for name, render in composition.renders.items():
+            html = fill(render.html, subs)
+            text = fill(render.text, subs)
+            (tmp / f"{name}.html").write_text(html, encoding="utf-8")
+            (tmp / f"{name}.txt").write_text(text, encoding="utf-8")
+            from composer.tokens import list_unsubscribe_headers
+
+            headers = list_unsubscribe_headers(workspace.sender.base_url, workspace.sender.unsubscribe_mailto, "sample")
+            message = build_message(render.envelope, to=recipient.email, html=html, text=text, headers=headers)
+            (tmp / f"{name}.eml").write_bytes(bytes(message))
+        (tmp / "archive.html").write_text(composition.archive_html, encoding="utf-8")
+        report = {
+            "bulletin": str(composition.source),
+            "key": composition.key,
+            "content_hash": composition.content_hash,
+            "segments": {
+                name: {"sections": [s.title for s in r.sections], "html_bytes": composition.report.sizes.get(name)}
+                for name, r in composition.renders.items()
+            },
+            **composition.report.as_dict(),
+        }
+        (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.chmod(0o755)  # noqa: S103 - mkdtemp makes 0700; the outputs are for sharing
+        _swap_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(out_dir.iterdir())
+
+
+def _swap_into_place(new: Path, target: Path) -> None:
+    """Replace `target` with `new`; the old folder is removed only after the rename."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+        new.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        new.rename(target)
+
+
+__all__ = ["compose_bulletin", "default_out_dir", "sample_recipient", "token", "write_outputs"]

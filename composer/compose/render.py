@@ -1,0 +1,185 @@
+"""Phase two of compose: render one segment, Jinja → MJML → HTML → inlined CSS, and text."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from typing import Any
+
+import yaml
+from markupsafe import Markup
+
+from composer.compose.inline import inline_css
+from composer.compose.mime import Envelope
+from composer.compose.model import RenderedSection, SegmentRender
+from composer.compose.source import LoadedBulletin, LoadedSection
+from composer.compose.templates import get_template, make_environment, prepare_fields, render
+from composer.errors import InputError, Location
+from composer.workspace import Workspace
+
+LAYOUT_MJML = "layout.mjml.j2"
+LAYOUT_TEXT = "layout.txt.j2"
+THEME = "theme.yaml"
+
+
+@dataclass
+class Timer:
+    """Seconds spent per stage, summed over calls."""
+
+    totals: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, started: float) -> None:
+        self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - started
+
+
+class SegmentRenderer:
+    """Compiles every template a bulletin needs up front, then renders segments."""
+
+    def __init__(self, workspace: Workspace, bulletin: LoadedBulletin, timer: Timer | None = None) -> None:
+        self.workspace = workspace
+        self.bulletin = bulletin
+        self.timer = timer or Timer()
+        tz = workspace.sender.timezone
+        self.html_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="html", tz=tz)
+        self.text_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="text", tz=tz)
+        layout = bulletin.meta.layout
+        layout_dir = workspace.layouts_dir / layout
+        if not layout_dir.is_dir():
+            raise InputError(
+                f"unknown layout '{layout}' (no folder {layout_dir})",
+                Location(file=bulletin.path, line=bulletin.document.line_of("layout"), field="layout"),
+            )
+        where = Location(file=layout_dir)
+        self.layout_html = get_template(self.html_env, f"layouts/{layout}/{LAYOUT_MJML}", workspace.layouts_dir, where)
+        self.layout_text = get_template(self.text_env, f"layouts/{layout}/{LAYOUT_TEXT}", workspace.layouts_dir, where)
+        self.theme = _load_theme(layout_dir / THEME)
+        self.block_templates: dict[str, tuple[Any, Any]] = {}
+        for section in bulletin.sections:
+            name = section.block.name
+            if name in self.block_templates:
+                continue
+            loc = Location(section=section.index, block=name)
+            self.block_templates[name] = (
+                get_template(self.html_env, f"sections/{section.block.mjml_template}", workspace.sections_dir, loc),
+                get_template(self.text_env, f"sections/{section.block.text_template}", workspace.sections_dir, loc),
+            )
+
+    # -- shared context -----------------------------------------------------------
+
+    def envelope(self) -> Envelope:
+        sender = self.workspace.sender
+        meta = self.bulletin.meta
+        from_name, from_email = sender.from_name, sender.from_email
+        if meta.from_:
+            name, addr = parseaddr(meta.from_)
+            from_name, from_email = name or from_name, addr
+        return Envelope(
+            subject=meta.subject,
+            from_name=from_name,
+            from_email=from_email,
+            reply_to=meta.reply_to or sender.reply_to,
+            list_id=sender.list_id,
+        )
+
+    def view_online_url(self) -> str:
+        return f"{self.workspace.sender.base_url}/archive/{self.bulletin.key}.html"
+
+    def _base_context(self, segment: str | None) -> dict[str, Any]:
+        meta = self.bulletin.meta
+        seg = self.bulletin.segments.get(segment) if segment else None
+        return {
+            "bulletin": {"subject": meta.subject, "preheader": meta.preheader, "issue_date": meta.issue_date, "key": self.bulletin.key},
+            "sender": self.workspace.sender,
+            "segment": seg,
+            "theme": self.theme,
+            "view_online_url": self.view_online_url(),
+        }
+
+    # -- rendering ----------------------------------------------------------------
+
+    def render_segment(self, segment: str) -> SegmentRender:
+        sections = self.bulletin.sections_for(segment)
+        mjml, text = self._render_document(sections, segment)
+        started = time.perf_counter()
+        html = self._mjml_to_html(mjml, segment)
+        self.timer.add("mjml", started)
+        started = time.perf_counter()
+        html = inline_css(html)
+        self.timer.add("inline", started)
+        return SegmentRender(
+            segment=segment,
+            envelope=self.envelope(),
+            preheader=self.bulletin.meta.preheader,
+            html=html,
+            text=text,
+            sections=tuple(RenderedSection(s.index, s.block.name, s.title, s.anchor) for s in sections),
+        )
+
+    def render_archive(self) -> tuple[str, str]:
+        """The whole bulletin, every section once, for the public view-online page."""
+        mjml, text = self._render_document(list(self.bulletin.sections), None)
+        return inline_css(self._mjml_to_html(mjml, "archive")), text
+
+    def _render_document(self, sections: list[LoadedSection], segment: str | None) -> tuple[str, str]:
+        started = time.perf_counter()
+        base = self._base_context(segment)
+        mjml_parts: list[str] = []
+        text_parts: list[str] = []
+        for section in sections:
+            mjml_tpl, text_tpl = self.block_templates[section.block.name]
+            where = Location(file=self.bulletin.path, line=section.line, section=section.index, block=section.block.name)
+            info = {"index": section.index, "anchor": section.anchor, "block": section.block.name, "title": section.title}
+            html_ctx = {**base, **prepare_fields(section.values, section.block.fields, "html"), "section": info}
+            text_ctx = {**base, **prepare_fields(section.values, section.block.fields, "text"), "section": info}
+            marker = (
+                f'<mj-raw><div id="{section.anchor}" data-section="{section.index}" '
+                f'data-block="{section.block.name}"></div></mj-raw>'
+            )
+            mjml_parts.append(marker + "\n" + render(mjml_tpl, html_ctx, where))
+            text_parts.append(render(text_tpl, text_ctx, where).strip("\n"))
+        reason = self._footer_reason(segment)
+        layout_where = Location(file=self.layout_html.filename)
+        mjml = render(
+            self.layout_html,
+            {**base, "content": Markup("\n".join(mjml_parts)), "footer_reason": reason},  # noqa: S704 - rendered by our autoescaping env
+            layout_where,
+        )
+        text = render(self.layout_text, {**base, "content": "\n\n".join(text_parts), "footer_reason": reason}, layout_where)
+        self.timer.add("jinja", started)
+        return mjml, _tidy_text(text)
+
+    def _footer_reason(self, segment: str | None) -> str:
+        name = self.workspace.sender.name
+        seg = self.bulletin.segments.get(segment) if segment else None
+        if seg is None:
+            return f"This is the web version of the {name}."
+        return f"You are receiving this because you are on the {name} list for {seg.description}."
+
+    def _mjml_to_html(self, mjml: str, label: str) -> str:
+        from mjml import mjml2html
+
+        try:
+            return str(mjml2html(mjml, disable_comments=True))
+        except ValueError as exc:
+            raise InputError(
+                f"MJML could not be rendered for {label}: {exc}. Check the MJML in the layout and the blocks it uses",
+                Location(file=self.layout_html.filename),
+            ) from None
+
+
+def _load_theme(path: Any) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", Location(file=path)) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    joined = "\n".join(lines).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", joined) + "\n"

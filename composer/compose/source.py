@@ -1,0 +1,195 @@
+"""Phase one of compose: load and validate a bulletin source and every block it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from composer.compose.blocks import BlockSpec, OneLine, load_block
+from composer.compose.yamlsource import YamlDocument, load_yaml
+from composer.errors import InputError, Location
+from composer.segments import Segment, load_segments
+from composer.workspace import Workspace
+
+RESERVED_SECTION_KEYS = ("block", "audiences")
+
+
+class BulletinMeta(BaseModel):
+    """The metadata at the top of a bulletin source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    subject: OneLine
+    preheader: OneLine = ""
+    issue_date: date
+    from_: str | None = Field(default=None, alias="from")
+    reply_to: str | None = None
+    segments: list[str] = Field(min_length=1)
+    layout: str = Field(default="default", pattern=r"^[a-z][a-z0-9_-]*$")
+    sections: list[Any] = Field(min_length=1)
+
+    @field_validator("from_", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _, addr = parseaddr(value)
+        if "@" not in addr:
+            raise ValueError(f"'{value}' is not an address like 'Name <someone@example.org>'")
+        return value
+
+
+@dataclass(frozen=True)
+class LoadedSection:
+    index: int  # 1-based
+    block: BlockSpec
+    values: BaseModel
+    audiences: tuple[str, ...]
+    line: int | None
+
+    @property
+    def anchor(self) -> str:
+        return f"section-{self.index}-{self.block.name.replace('_', '-')}"
+
+    @property
+    def title(self) -> str:
+        field = self.block.declaration.title_field
+        value = getattr(self.values, field, None) if field else None
+        return str(value) if value else self.block.name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class LoadedBulletin:
+    path: Path
+    meta: BulletinMeta
+    sections: tuple[LoadedSection, ...]
+    segments: dict[str, Segment]
+    document: YamlDocument
+
+    @property
+    def key(self) -> str:
+        return self.path.stem
+
+    def sections_for(self, segment: str) -> list[LoadedSection]:
+        return [s for s in self.sections if segment in s.audiences]
+
+
+def _field_label(loc: tuple[Any, ...]) -> str:
+    label = ""
+    for part in loc:
+        if isinstance(part, int):
+            label += f"[{part + 1}]"
+        else:
+            label += f".{part}" if label else str(part)
+    return label
+
+
+def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
+    error = exc.errors()[0]
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "this required field is missing"
+    elif error["type"] == "extra_forbidden":
+        message = "this field is not known here"
+    return loc, message
+
+
+def load_bulletin(workspace: Workspace, path: Path) -> LoadedBulletin:
+    """Read a bulletin, its segments and every block it uses; raise on the first mistake."""
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise InputError("a bulletin must be a YAML mapping (subject:, sections:, ...)", Location(file=path))
+    try:
+        meta = BulletinMeta.model_validate(doc.data)
+    except ValidationError as exc:
+        loc, message = _first_error(exc)
+        if loc and loc[0] == "from_":
+            loc = ("from", *loc[1:])
+        if loc and loc[0] == "sections" and len(loc) == 1:
+            message = "a bulletin needs a list of sections"
+        raise InputError(
+            message, Location(file=path, line=doc.line_of(*loc), field=_field_label(loc))
+        ) from None
+
+    segments = load_segments(workspace.segments_file)
+    for i, name in enumerate(meta.segments):
+        if name not in segments:
+            raise InputError(
+                f"unknown segment '{name}' (known: {', '.join(segments)})",
+                Location(file=path, line=doc.line_of("segments", i), field="segments"),
+            )
+    tz = workspace.sender.timezone
+    sections = tuple(
+        _load_section(workspace, doc, index, raw, meta, tz)
+        for index, raw in enumerate(meta.sections, start=1)
+    )
+    return LoadedBulletin(path=path, meta=meta, sections=sections, segments=segments, document=doc)
+
+
+def _load_section(
+    workspace: Workspace, doc: YamlDocument, index: int, raw: Any, meta: BulletinMeta, tz: str
+) -> LoadedSection:
+    pos = index - 1
+    line = doc.line_of("sections", pos)
+    where = Location(file=doc.path, line=line, section=index)
+    if not isinstance(raw, dict):
+        raise InputError("a section must be a mapping that starts with 'block:'", where)
+    block_name = raw.get("block")
+    if not isinstance(block_name, str) or not block_name:
+        raise InputError("this section has no 'block:'", Location(file=doc.path, line=line, section=index, field="block"))
+    try:
+        block = load_block(workspace.sections_dir, block_name, tz)
+    except InputError as exc:
+        if exc.location.file is not None:
+            raise
+        raise InputError(
+            exc.reason,
+            Location(file=doc.path, line=doc.line_of("sections", pos, "block"), section=index, block=block_name, field="block"),
+        ) from None
+
+    audiences = raw.get("audiences", list(meta.segments))
+    if isinstance(audiences, str):
+        audiences = [audiences]
+    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        raise InputError(
+            "audiences must be a list of segment names",
+            Location(file=doc.path, line=doc.line_of("sections", pos, "audiences"), section=index, block=block_name, field="audiences"),
+        )
+    for a_index, audience in enumerate(audiences):
+        if audience not in meta.segments:
+            raise InputError(
+                f"unknown segment '{audience}' (this bulletin goes to: {', '.join(meta.segments)})",
+                Location(
+                    file=doc.path,
+                    line=doc.line_of("sections", pos, "audiences", a_index),
+                    section=index,
+                    block=block_name,
+                    field="audiences",
+                ),
+            )
+
+    values = {k: v for k, v in raw.items() if k not in RESERVED_SECTION_KEYS}
+    try:
+        model = block.model.model_validate(values)
+    except ValidationError as exc:
+        loc, message = _first_error(exc)
+        known = ", ".join(f.name for f in block.fields)
+        if message == "this field is not known here":
+            message = f"block '{block_name}' has no field like this (its fields: {known})"
+        raise InputError(
+            message,
+            Location(
+                file=doc.path,
+                line=doc.line_of("sections", pos, *loc) if loc else line,
+                section=index,
+                block=block_name,
+                field=_field_label(loc) or None,
+            ),
+        ) from None
+    return LoadedSection(index=index, block=block, values=model, audiences=tuple(audiences), line=line)

@@ -1,0 +1,75 @@
+"""Read YAML and remember the line each value came from, for messages people can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from composer.errors import InputError, Location
+
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """Parsed data plus a map from a path of keys/indices to its 1-based line."""
+
+    path: Path
+    data: Any
+    lines: dict[YamlPath, int]
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of the deepest part of `path` that is known."""
+        parts: YamlPath = tuple(path)
+        while parts:
+            if parts in self.lines:
+                return self.lines[parts]
+            parts = parts[:-1]
+        return None
+
+
+def _walk(node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            path = (*prefix, key)
+            lines[path] = key_node.start_mark.line + 1
+            _walk(value_node, path, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = (*prefix, index)
+            lines[path] = item.start_mark.line + 1
+            _walk(item, path, lines)
+
+
+def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
+    """Parse a YAML file; a syntax error becomes an InputError with the file and line."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError("file not found", Location(file=path)) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or "syntax error"
+        context = f" {exc.context}" if exc.context else ""
+        raise InputError(
+            f"YAML syntax error: {problem}{context}. Check indentation and quoting on this line "
+            "and the one above it",
+            Location(file=path, line=line),
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", Location(file=path)) from None
+    lines: dict[YamlPath, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return YamlDocument(path=path, data=data, lines=lines)
