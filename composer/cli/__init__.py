@@ -67,7 +67,7 @@ class UserFacingError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         click.secho(f"Error: {self.format_message()}", fg="red", err=True)

@@ -197,7 +197,7 @@ def _object_model(model_name: str, fields: list[FieldSpec], tz: ZoneInfo) -> typ
         else:
             default = spec.default if spec.default is not None or spec.type != "list" else []
             definitions[spec.name] = (py_type | None, Field(default=default, description=spec.help))
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         model_name,
         __config__=ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False),
         **definitions,

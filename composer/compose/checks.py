@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup, Tag
 
 from composer.compose.blocks import check_url
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
-from composer.compose.model import Finding
+from composer.compose.model import Finding, Severity
 from composer.compose.source import LoadedBulletin, LoadedSection
 
 GMAIL_CLIP_BYTES = 102_000
@@ -30,40 +30,52 @@ VAGUE_LINK_TEXT = {
 _TOKEN = re.compile(r"^%%BT\.[a-z_]+\.h%%$")
 
 
+def _finding(
+    severity: Severity, code: str, message: str, *, segment: str | None = None,
+    section: LoadedSection | None = None,
+) -> Finding:
+    """A finding that names the segment and, when known, the section and its block."""
+    return Finding(
+        severity, code, message, segment=segment,
+        section=section.index if section else None,
+        block=section.block.name if section else None,
+        anchor=section.anchor if section else None,
+    )  # fmt: skip
+
+
 def check_bulletin(bulletin: LoadedBulletin) -> list[Finding]:
     """Checks on the source that do not depend on a segment."""
     findings: list[Finding] = []
     meta = bulletin.meta
     if len(meta.subject) > SUBJECT_MAX:
-        findings.append(Finding("warning", "subject-length",
+        findings.append(_finding("warning", "subject-length",
             f"the subject is {len(meta.subject)} characters; over {SUBJECT_MAX} is cut short in many inboxes"))  # fmt: skip
     if len(meta.preheader) > PREHEADER_MAX:
-        findings.append(Finding("warning", "preheader-length",
+        findings.append(_finding("warning", "preheader-length",
             f"the preheader is {len(meta.preheader)} characters; keep it to {PREHEADER_MAX}"))  # fmt: skip
     if not meta.preheader:
-        findings.append(Finding("warning", "preheader-missing", "there is no preheader; inboxes will show the first words of the email instead"))
+        findings.append(_finding("warning", "preheader-missing", "there is no preheader; inboxes will show the first words of the email instead"))
     for section in bulletin.sections:
         findings.extend(_check_section_source(section))
     for segment in meta.segments:
         if not bulletin.sections_for(segment):
-            findings.append(Finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
+            findings.append(_finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
     return findings
 
 
 def _check_section_source(section: LoadedSection) -> Iterator[Finding]:
-    where = {"section": section.index, "block": section.block.name, "anchor": section.anchor}
     for field, value in _strings(section.values.model_dump()):
         for match in WRITER_FIELD.finditer(value):
             if match.group(1) not in MERGE_FIELDS:
-                yield Finding("error", "unknown-merge-field",
+                yield _finding("error", "unknown-merge-field",
                     f"field '{field}' uses an unknown merge field {{{{ {match.group(1)} }}}} "
-                    f"(known: {', '.join(MERGE_FIELDS)})", **where)  # fmt: skip
+                    f"(known: {', '.join(MERGE_FIELDS)})", section=section)  # fmt: skip
     for field, image in _images(section.values.model_dump()):
         if not image.get("alt") and not image.get("decorative"):
-            yield Finding("error", "image-alt",
-                f"the image in field '{field}' has no alt text; describe it, or set decorative: true", **where)  # fmt: skip
+            yield _finding("error", "image-alt",
+                f"the image in field '{field}' has no alt text; describe it, or set decorative: true", section=section)  # fmt: skip
     if not any(value.strip() for _, value in _strings(section.values.model_dump())):
-        yield Finding("warning", "empty-section", "this section has no text", **where)
+        yield _finding("warning", "empty-section", "this section has no text", section=section)
 
 
 def _strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:
@@ -95,16 +107,16 @@ def check_segment(
     """Checks on one segment's rendered, inlined HTML."""
     findings: list[Finding] = []
     if encoded_size > GMAIL_CLIP_BYTES:
-        findings.append(Finding("error", "html-size",
+        findings.append(_finding("error", "html-size",
             f"the HTML part is {encoded_size:,} bytes as encoded; Gmail clips over {GMAIL_CLIP_BYTES:,}", segment=segment))  # fmt: skip
     elif encoded_size > HTML_WARN_BYTES:
-        findings.append(Finding("warning", "html-size",
+        findings.append(_finding("warning", "html-size",
             f"the HTML part is {encoded_size:,} bytes as encoded; Gmail clips at {GMAIL_CLIP_BYTES:,}", segment=segment))  # fmt: skip
 
     soup = BeautifulSoup(html, "lxml")
     root = soup.find("html")
     if not isinstance(root, Tag) or not root.get("lang"):
-        findings.append(Finding("error", "lang", "the <html> element has no lang attribute", segment=segment))
+        findings.append(_finding("error", "lang", "the <html> element has no lang attribute", segment=segment))
     blocks = {s.anchor: s for s in bulletin.sections}
     current: LoadedSection | None = None
     for element in soup.find_all(["div", "a", "img"]):
@@ -114,44 +126,39 @@ def check_segment(
         if element.name == "div" and isinstance(anchor, str) and anchor in blocks:
             current = blocks[anchor]
             continue
-        where = {"segment": segment}
-        if current is not None:
-            where_section = {"section": current.index, "block": current.block.name, "anchor": current.anchor}
-        else:
-            where_section = {}
         if element.name == "img":
             if element.get("alt") is None:
-                findings.append(Finding("error", "image-alt",
-                    f"an image ({element.get('src')}) has no alt attribute", **where, **where_section))  # fmt: skip
+                findings.append(_finding("error", "image-alt",
+                    f"an image ({element.get('src')}) has no alt attribute", segment=segment, section=current))  # fmt: skip
             continue
         if element.name == "a":
-            findings.extend(_check_link(element, where, where_section))
+            findings.extend(_check_link(element, segment, current))
     if "{{" in html or "{%" in html:
-        findings.append(Finding("error", "template-leftover",
+        findings.append(_finding("error", "template-leftover",
             "the HTML still contains '{{' or '{%': a merge field or template tag was not filled", segment=segment))  # fmt: skip
     return findings
 
 
-def _check_link(element: Tag, where: dict[str, str], where_section: dict[str, object]) -> Iterator[Finding]:
+def _check_link(element: Tag, segment: str, section: LoadedSection | None) -> Iterator[Finding]:
     href = element.get("href")
     text = " ".join(element.get_text(" ").split())
     label = f"'{text}'" if text else "(no text)"
     if element.get("id") and href is None:
         return
     if not isinstance(href, str) or not href.strip() or href.strip() == "#":
-        yield Finding("error", "link-empty", f"the link {label} has no address", **where, **where_section)  # type: ignore[arg-type]
+        yield _finding("error", "link-empty", f"the link {label} has no address", segment=segment, section=section)
         return
     href = href.strip()
     if not _TOKEN.match(href):
         try:
             check_url(href)
         except ValueError as exc:
-            yield Finding("error", "link-malformed", f"the link {label}: {exc}", **where, **where_section)  # type: ignore[arg-type]
+            yield _finding("error", "link-malformed", f"the link {label}: {exc}", segment=segment, section=section)
             return
     if urlsplit(href).scheme == "http":
-        yield Finding("warning", "http-link", f"the link {label} uses http://; use https://", **where, **where_section)  # type: ignore[arg-type]
+        yield _finding("warning", "http-link", f"the link {label} uses http://; use https://", segment=segment, section=section)
     normalized = re.sub(r"[^\w\s]", "", text).strip().lower()
     if normalized in VAGUE_LINK_TEXT or (normalized.endswith(" here") and len(normalized.split()) <= 6):
-        yield Finding("warning", "vague-link-text",
+        yield _finding("warning", "vague-link-text",
             f"the link text {label} does not say where it goes; screen-reader users hear links out of context",
-            **where, **where_section)  # type: ignore[arg-type]  # fmt: skip
+            segment=segment, section=section)  # fmt: skip

@@ -154,7 +154,7 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
             **composition.report.as_dict(),
         }
         (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.chmod(0o755)  # noqa: S103 - mkdtemp makes 0700; the outputs are for sharing
+        tmp.chmod(0o755)  # mkdtemp makes 0700; the outputs are for sharing
         _swap_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
