@@ -1,0 +1,1 @@
+"""`bulletin serve`: one-click unsubscribe, the unsubscribe pages and the SendGrid webhook."""

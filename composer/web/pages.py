@@ -1,0 +1,97 @@
+"""The service's HTML pages: Jinja2 with autoescape, in the bulletin's colours.
+
+Colours come from the default layout's `theme.yaml` when it has them, else from a navy
+and white palette. Every value taken from the theme must look like a CSS colour, so a
+theme file cannot inject CSS into the page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).parent / "templates"
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class Branding:
+    """What the pages need to look like the bulletin."""
+
+    list_name: str
+    organisation: str
+    language: str
+    primary: str = "#1b2f5c"  # navy: header band, button
+    on_primary: str = "#ffffff"
+    text: str = "#1a1a1a"
+    background: str = "#ffffff"
+    page: str = "#f2f4f8"
+    link: str = "#1b4f9c"
+    focus: str = "#ffbf47"  # a yellow focus ring that reads on navy and on white
+
+
+# theme.yaml key → Branding field. The first key present wins.
+_THEME_KEYS: dict[str, tuple[str, ...]] = {
+    "primary": ("primary", "brand", "header_background", "header"),
+    "on_primary": ("on_primary", "header_text", "primary_text"),
+    "text": ("text", "body_text", "foreground"),
+    "background": ("background", "content_background", "body_background"),
+    "page": ("page", "page_background", "outer_background"),
+    "link": ("link", "links", "accent"),
+}
+
+
+def load_branding(layouts_dir: Path, list_name: str, organisation: str, language: str) -> Branding:
+    """Branding from `layouts/default/theme.yaml` when it holds usable colours."""
+    colours = _theme_colours(layouts_dir / "default" / "theme.yaml")
+    chosen: dict[str, str] = {}
+    for name, keys in _THEME_KEYS.items():
+        for key in keys:
+            value = colours.get(key)
+            if isinstance(value, str) and _COLOUR.match(value.strip()):
+                chosen[name] = value.strip()
+                break
+    return Branding(list_name=list_name, organisation=organisation, language=language, **chosen)
+
+
+def _theme_colours(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    merged: dict[str, Any] = {}
+    for section in ("colors", "colours"):
+        nested = data.get(section)
+        if isinstance(nested, dict):
+            merged.update({str(k): v for k, v in nested.items()})
+    merged.update({str(k): v for k, v in data.items() if not isinstance(v, dict)})
+    return merged
+
+
+def make_environment() -> Environment:
+    """Autoescape on for every template: contact fields are shown on these pages."""
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class Pages:
+    """Renders the service's pages with the branding filled in."""
+
+    def __init__(self, branding: Branding) -> None:
+        self.branding = branding
+        self.env = make_environment()
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(brand=self.branding, **context)

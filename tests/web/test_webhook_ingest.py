@@ -1,0 +1,331 @@
+"""What a verified webhook batch does to the store: dedupe, suppress, ledger, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from starlette.testclient import TestClient
+
+from composer.identity import AddressHasher
+from composer.store import suppressions
+from composer.store.db import Store
+from composer.store.models import AuditEntry, Delivery, Event, Suppression
+from composer.web.app import create_app
+from tests.web.conftest import (
+    WebhookKeys,
+    add_campaign,
+    add_contact,
+    add_delivery,
+    body_of,
+    event,
+)
+
+URL = "/webhooks/sendgrid"
+
+
+def post(client: TestClient, keys: WebhookKeys, events: list[dict[str, Any]]) -> Any:
+    body = body_of(events)
+    return client.post(URL, content=body, headers=keys.headers(body))
+
+
+def suppression(store: Store, hasher: AddressHasher, email: str) -> Suppression | None:
+    with store.session() as s:
+        return suppressions.find(s, hasher, email)
+
+
+@pytest.fixture
+def hasher(serve_workspace) -> AddressHasher:  # type: ignore[no-untyped-def]
+    return AddressHasher(serve_workspace.secret_keys())
+
+
+def test_event_replayed_twice_is_stored_once(client: TestClient, webhook_keys: WebhookKeys, store: Store) -> None:
+    batch = [event("delivered", "a@example.org", "ev-1"), event("open", "a@example.org", "ev-2")]
+    first = post(client, webhook_keys, batch)
+    again = post(client, webhook_keys, batch)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["stored"] == 2
+    assert again.json() == {"received": 2, "stored": 0, "duplicates": 2}
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 2
+
+
+def test_repeat_within_one_batch_is_stored_once(client: TestClient, webhook_keys: WebhookKeys, store: Store) -> None:
+    batch = [event("delivered", "a@example.org", "ev-1")] * 3
+    assert post(client, webhook_keys, batch).json()["stored"] == 1
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_replayed_resubscribe_does_not_undo_a_later_unsubscribe(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    email = "g@example.org"
+    post(client, webhook_keys, [event("group_unsubscribe", email, "u1", asm_group_id=7)])
+    post(client, webhook_keys, [event("group_resubscribe", email, "r1", asm_group_id=7)])
+    post(client, webhook_keys, [event("group_unsubscribe", email, "u2", asm_group_id=7)])
+    # SendGrid retries r1: it must not lift the newer unsubscribe.
+    post(client, webhook_keys, [event("group_resubscribe", email, "r1", asm_group_id=7)])
+    assert suppression(store, hasher, email) is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "extra", "reason"),
+    [
+        ("unsubscribe", {}, "unsubscribed"),
+        ("group_unsubscribe", {"asm_group_id": 42}, "unsubscribed"),
+        ("spamreport", {}, "complained"),
+        ("bounce", {"type": "bounce", "reason": "550 5.1.1 no such user"}, "bounced"),
+        ("dropped", {"reason": "Bounced Address"}, "bounced"),
+        ("dropped", {"reason": "Invalid"}, "bounced"),
+    ],
+)
+def test_suppressing_events(
+    client: TestClient,
+    webhook_keys: WebhookKeys,
+    store: Store,
+    hasher: AddressHasher,
+    raw: str,
+    extra: dict[str, Any],
+    reason: str,
+) -> None:
+    email = "Person@Example.org"
+    assert post(client, webhook_keys, [event(raw, email, "ev-" + raw, **extra)]).status_code == 200
+    row = suppression(store, hasher, email)
+    assert row is not None
+    assert row.reason == reason
+    assert row.source == "sendgrid-webhook"
+    assert row.group_id == extra.get("asm_group_id")
+    with store.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "suppress")).one()
+        assert entry.actor == "sendgrid-webhook"
+        assert "example.org" not in json.dumps(entry.detail).lower()
+
+
+@pytest.mark.parametrize(
+    ("raw", "extra", "kind"),
+    [
+        ("bounce", {"type": "blocked", "reason": "421 try later"}, "blocked"),
+        ("blocked", {}, "blocked"),
+        ("deferred", {"response": "400 try again later", "attempt": "5"}, "deferred"),
+        ("dropped", {"reason": "Unsubscribed Address"}, "dropped"),
+        ("dropped", {"reason": "Invalid SMTPAPI header"}, "dropped"),
+        ("processed", {}, "processed"),
+        ("some_new_event", {}, "unknown"),
+    ],
+)
+def test_record_only_events(
+    client: TestClient,
+    webhook_keys: WebhookKeys,
+    store: Store,
+    hasher: AddressHasher,
+    raw: str,
+    extra: dict[str, Any],
+    kind: str,
+) -> None:
+    email = "kept@example.org"
+    assert post(client, webhook_keys, [event(raw, email, "ev-x", **extra)]).status_code == 200
+    assert suppression(store, hasher, email) is None
+    with store.session() as s:
+        stored = s.scalars(select(Event)).one()
+        assert stored.kind == kind
+        assert stored.raw_type == raw
+        assert stored.email_hash == hasher.hash(email)
+
+
+def test_group_resubscribe_lifts_only_that_groups_unsubscribe(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    post(
+        client,
+        webhook_keys,
+        [
+            event("group_unsubscribe", "same@example.org", "u1", asm_group_id=7),
+            event("group_unsubscribe", "other@example.org", "u2", asm_group_id=8),
+            event("spamreport", "complainer@example.org", "u3"),
+            event("unsubscribe", "global@example.org", "u4"),
+        ],
+    )
+    post(
+        client,
+        webhook_keys,
+        [
+            event("group_resubscribe", "same@example.org", "r1", asm_group_id=7),
+            event("group_resubscribe", "other@example.org", "r2", asm_group_id=7),
+            event("group_resubscribe", "complainer@example.org", "r3", asm_group_id=7),
+            event("group_resubscribe", "global@example.org", "r4", asm_group_id=7),
+        ],
+    )
+    assert suppression(store, hasher, "same@example.org") is None
+    assert suppression(store, hasher, "other@example.org") is not None  # group 8, not 7
+    assert suppression(store, hasher, "complainer@example.org") is not None
+    assert suppression(store, hasher, "global@example.org") is not None  # not a group unsubscribe
+
+
+def test_group_resubscribe_never_lifts_an_erasure(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    with store.session() as s:
+        suppressions.suppress(s, hasher, "gone@example.org", reason="erased", source="cli", group_id=7)
+    post(client, webhook_keys, [event("group_resubscribe", "gone@example.org", "r1", asm_group_id=7)])
+    row = suppression(store, hasher, "gone@example.org")
+    assert row is not None and row.reason == "erased"
+
+
+def test_ledger_is_updated_and_state_kept(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    email = "reader@example.org"
+    contact = add_contact(store, email, first_name="Rita")
+    campaign = add_campaign(store)
+    delivery_id = add_delivery(store, hasher, campaign, contact, email)
+    args = {"campaign_id": str(campaign), "contact_id": str(contact)}
+    post(
+        client,
+        webhook_keys,
+        [
+            event("delivered", email, "d1", **args),
+            event("open", email, "o1", **args) | {"timestamp": 1781000100},
+            event("click", email, "c1", url="https://bulletin.example/x", **args)
+            | {"timestamp": 1781000200},
+            # A later open does not move the first one.
+            event("open", email, "o2", **args) | {"timestamp": 1781009999},
+        ],
+    )
+    with store.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        assert delivery is not None
+        assert delivery.state == "sent"
+        assert delivery.delivered_at is not None
+        assert delivery.opened_at is not None and delivery.clicked_at is not None
+        assert int(delivery.delivered_at.timestamp()) == 1781000000
+        assert int(delivery.opened_at.timestamp()) == 1781000100
+        assert int(delivery.clicked_at.timestamp()) == 1781000200
+        events = s.scalars(select(Event).order_by(Event.id)).all()
+        assert {(e.campaign_id, e.contact_id) for e in events} == {(campaign, contact)}
+
+
+def test_ledger_falls_back_to_the_address_without_contact_id(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    email = "reader@example.org"
+    contact = add_contact(store, email)
+    campaign = add_campaign(store)
+    delivery_id = add_delivery(store, hasher, campaign, contact, email)
+    post(client, webhook_keys, [event("delivered", email.upper(), "d1", campaign_id=str(campaign))])
+    with store.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        assert delivery is not None and delivery.delivered_at is not None
+
+
+def test_event_for_unknown_address_is_stored_and_harms_nothing(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    known = "known@example.org"
+    contact = add_contact(store, known)
+    campaign = add_campaign(store)
+    delivery_id = add_delivery(store, hasher, campaign, contact, known)
+    response = post(
+        client,
+        webhook_keys,
+        [
+            event("delivered", "stranger@example.net", "s1", campaign_id="999", contact_id="998"),
+            event("open", "stranger@example.net", "s2", campaign_id=str(campaign), contact_id="abc"),
+        ],
+    )
+    assert response.status_code == 200
+    with store.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        assert delivery is not None and delivery.delivered_at is None and delivery.opened_at is None
+        stored = s.scalars(select(Event).order_by(Event.id)).all()
+        assert len(stored) == 2
+        assert stored[0].contact_id is None and stored[0].campaign_id is None
+        assert stored[0].detail["unknown_contact_id"] == 998
+    assert suppression(store, hasher, known) is None
+
+
+def test_malformed_json_is_400(client: TestClient, webhook_keys: WebhookKeys) -> None:
+    for body in (b"[{not json", b'{"event": "open"}', b"[1, 2]", b"\xff\xfe"):
+        response = client.post(URL, content=body, headers=webhook_keys.headers(body))
+        assert response.status_code == 400, body
+
+
+def test_oversized_body_is_413(client: TestClient, webhook_keys: WebhookKeys, store: Store) -> None:
+    big = body_of([event("open", "a@example.org", f"ev-{i}", pad="x" * 2000) for i in range(3000)])
+    assert len(big) > 5 * 1024 * 1024
+    response = client.post(URL, content=big, headers=webhook_keys.headers(big))
+    assert response.status_code == 413
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_oversized_body_without_content_length_is_413(
+    client: TestClient, webhook_keys: WebhookKeys
+) -> None:
+    chunk = b" " * (1024 * 1024)
+    body = b"[" + chunk * 6 + b"]"
+    headers = webhook_keys.headers(body)
+
+    def stream():  # type: ignore[no-untyped-def]
+        yield b"["
+        for _ in range(6):
+            yield chunk
+        yield b"]"
+
+    response = client.post(URL, content=stream(), headers=headers)
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 413
+
+
+def test_store_error_is_5xx_and_nothing_is_half_stored(
+    serve_workspace, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    app = create_app(serve_workspace, store)
+    batch = [event("unsubscribe", "first@example.org", "e1"), event("delivered", "x@example.org", "e2")]
+
+    def fail_on_events_insert(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            raise OperationalError(statement, parameters, Exception("disk full"))
+
+    sa_event.listen(store.engine, "before_cursor_execute", fail_on_events_insert)
+    try:
+        with TestClient(app) as c:
+            response = post(c, webhook_keys, batch)
+    finally:
+        sa_event.remove(store.engine, "before_cursor_execute", fail_on_events_insert)
+    assert response.status_code == 503
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
+    assert suppression(store, hasher, "first@example.org") is None
+    with TestClient(app) as c:  # SendGrid's retry then succeeds
+        assert post(c, webhook_keys, batch).status_code == 200
+    assert suppression(store, hasher, "first@example.org") is not None
+
+
+def test_store_error_late_in_the_batch_rolls_back_suppressions(
+    serve_workspace, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    app = create_app(serve_workspace, store)
+    batch = [event("unsubscribe", "first@example.org", "e1")]
+
+    def fail_on_audit(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            raise OperationalError(statement, parameters, Exception("connection lost"))
+
+    sa_event.listen(store.engine, "before_cursor_execute", fail_on_audit)
+    try:
+        with TestClient(app) as c:
+            response = post(c, webhook_keys, batch)
+    finally:
+        sa_event.remove(store.engine, "before_cursor_execute", fail_on_audit)
+    assert response.status_code == 503
+    assert suppression(store, hasher, "first@example.org") is None
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
