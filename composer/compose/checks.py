@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, SoupStrainer, Tag
 
 from composer.compose.blocks import check_url
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
@@ -28,6 +28,8 @@ VAGUE_LINK_TEXT = {
     "learn more", "find out more", "see more", "go", "click this link", "read here",
 }  # fmt: skip
 _TOKEN = re.compile(r"^%%BT\.[a-z_]+\.h%%$")
+_HTML_LANG = re.compile(r"<html\b[^>]*\slang=\"[^\"]+\"", re.I)
+
 
 
 def _finding(
@@ -113,17 +115,19 @@ def check_segment(
         findings.append(_finding("warning", "html-size",
             f"the HTML part is {encoded_size:,} bytes as encoded; Gmail clips at {GMAIL_CLIP_BYTES:,}", segment=segment))  # fmt: skip
 
-    soup = BeautifulSoup(html, "lxml")
-    root = soup.find("html")
-    if not isinstance(root, Tag) or not root.get("lang"):
+    if not _HTML_LANG.search(html):
         findings.append(_finding("error", "lang", "the <html> element has no lang attribute", segment=segment))
+    # Parse only what the checks read: links, images and the section markers (empty
+    # <a id> anchors the engine puts before each block). Building
+    # the whole tree of an MJML document costs several times more.
+    soup = BeautifulSoup(html, "lxml", parse_only=SoupStrainer(["a", "img"]))
     blocks = {s.anchor: s for s in bulletin.sections}
     current: LoadedSection | None = None
-    for element in soup.find_all(["div", "a", "img"]):
+    for element in soup.find_all(["a", "img"]):
         if not isinstance(element, Tag):
             continue
         anchor = element.get("id")
-        if element.name == "div" and isinstance(anchor, str) and anchor in blocks:
+        if element.get("data-section") and isinstance(anchor, str) and anchor in blocks:
             current = blocks[anchor]
             continue
         if element.name == "img":

@@ -1,35 +1,56 @@
 """CSS inlining with premailer: network off, @media rules kept, one configured instance.
 
 mjml-python leaves `<mj-style inline="inline">` CSS in a <style> tag; email clients that
-strip <style> (Gmail in some views, many webmail clients) need it on each element.
+strip <style> need it on each element. Like official MJML, we inline only that CSS:
+MJML's own head styles (resets, column widths, @media) are for clients that read <style>,
+and inlining them onto every table would add tens of KB towards Gmail's 102 KB clip.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from functools import cache
 
 from premailer import Premailer
 
+INLINE_MARKER = "/*bulletin:inline*/"
+_MJ_STYLE_INLINE = re.compile(r'(<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>)')
+_STYLE_TAG = re.compile(r"<style\b([^>]*)>(.*?)</style>", re.S | re.I)
 _lock = threading.Lock()
+
+
+def mark_inline_styles(mjml: str) -> str:
+    """Tag the CSS of every `<mj-style inline="inline">` so it can be told apart after MJML."""
+    return _MJ_STYLE_INLINE.sub(lambda m: m.group(1) + INLINE_MARKER, mjml)
 
 
 @cache
 def _premailer() -> Premailer:
     return Premailer(
         allow_network=False,  # its default fetches external stylesheets
-        keep_style_tags=False,  # leftover rules (MJML's responsive @media) stay in <style>
-        strip_important=False,
+        keep_style_tags=False,  # leftover rules (@media, pseudo-classes) stay in <style>
+        strip_important=False,  # MJML's responsive rules depend on !important
         remove_classes=False,
         disable_validation=True,
         cssutils_logging_level=logging.CRITICAL,  # mso-* properties are noisy otherwise
-        disable_leftover_css=False,
         exclude_pseudoclasses=True,
     )
 
 
+def _only_marked(html: str) -> str:
+    def tag(match: re.Match[str]) -> str:
+        attrs, body = match.group(1), match.group(2)
+        if INLINE_MARKER in body:
+            return f"<style{attrs}>{body.replace(INLINE_MARKER, '')}</style>"
+        return f'<style{attrs} data-premailer="ignore">{body}</style>'
+
+    return _STYLE_TAG.sub(tag, html)
+
+
 def inline_css(html: str) -> str:
-    """Inline the document's CSS into style attributes; keep what cannot be inlined."""
+    """Inline the marked CSS into style attributes; keep everything else as it was."""
+    prepared = _only_marked(html)
     with _lock:  # premailer keeps per-call state on the instance
-        return str(_premailer().transform(html, pretty_print=False))
+        return str(_premailer().transform(prepared, pretty_print=False))

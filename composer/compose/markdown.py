@@ -50,6 +50,7 @@ def plain_with_merge(source: str, part: Part) -> str:
     return finish_merge_fields(protect_merge_fields(source), part)
 
 
+@cache
 def to_html(source: str) -> str:
     """Markdown → HTML fragment, merge fields as HTML tokens."""
     html = _parser().render(protect_merge_fields(source))
@@ -62,6 +63,7 @@ def to_inline_html(source: str) -> str:
     return finish_merge_fields(html, "html").strip()
 
 
+@cache
 def to_text(source: str, width: int = 72) -> str:
     """Markdown → plain text with links written out, wrapped at `width`."""
     tokens = _parser().parse(protect_merge_fields(source))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,9 +55,22 @@ def build_message(
         msg["List-Id"] = f"<{envelope.list_id}>"
     for name, value in (headers or {}).items():
         msg[name] = value
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["MIME-Version"] = "1.0"
+    msg["Content-Type"] = "multipart/alternative"
+    msg.attach(_qp_part(text, "plain"))
+    msg.attach(_qp_part(html, "html"))
     return msg
+
+
+def _qp_part(content: str, subtype: str) -> EmailMessage:
+    """A UTF-8 quoted-printable text part, encoded by binascii (C) rather than the
+    email package's pure-Python encoder, which costs milliseconds per 80 KB part."""
+    part = EmailMessage(policy=SMTP)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True).decode("ascii")
+    part.set_payload(encoded)
+    return part
 
 
 def encoded_html_size(message: EmailMessage) -> int:

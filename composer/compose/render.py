@@ -6,12 +6,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 
 import yaml
 from markupsafe import Markup
 
-from composer.compose.inline import inline_css
+from composer.compose.inline import inline_css, mark_inline_styles
 from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
 from composer.compose.source import LoadedBulletin, LoadedSection
@@ -42,8 +43,9 @@ class SegmentRenderer:
         self.bulletin = bulletin
         self.timer = timer or Timer()
         tz = workspace.sender.timezone
-        self.html_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="html", tz=tz)
-        self.text_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="text", tz=tz)
+        cache = _cache_dir(workspace)
+        self.html_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="html", tz=tz, cache_dir=cache)
+        self.text_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="text", tz=tz, cache_dir=cache)
         layout = bulletin.meta.layout
         layout_dir = workspace.layouts_dir / layout
         if not layout_dir.is_dir():
@@ -134,8 +136,8 @@ class SegmentRenderer:
             html_ctx = {**base, **prepare_fields(section.values, section.block.fields, "html"), "section": info}
             text_ctx = {**base, **prepare_fields(section.values, section.block.fields, "text"), "section": info}
             marker = (
-                f'<mj-raw><div id="{section.anchor}" data-section="{section.index}" '
-                f'data-block="{section.block.name}"></div></mj-raw>'
+                f'<mj-raw><a id="{section.anchor}" data-section="{section.index}" '
+                f'data-block="{section.block.name}"></a></mj-raw>'
             )
             mjml_parts.append(marker + "\n" + render(mjml_tpl, html_ctx, where))
             text_parts.append(render(text_tpl, text_ctx, where).strip("\n"))
@@ -161,12 +163,22 @@ class SegmentRenderer:
         from mjml import mjml2html
 
         try:
-            return str(mjml2html(mjml, disable_comments=True))
+            return str(mjml2html(mark_inline_styles(mjml), disable_comments=True))
         except ValueError as exc:
             raise InputError(
                 f"MJML could not be rendered for {label}: {exc}. Check the MJML in the layout and the blocks it uses",
                 Location(file=self.layout_html.filename),
             ) from None
+
+
+def _cache_dir(workspace: Workspace) -> Path | None:
+    """`.bulletin/cache/jinja`, or no cache if the workspace is read-only."""
+    path = workspace.state_dir / "cache" / "jinja"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path
 
 
 def _load_theme(path: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import (
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
@@ -69,7 +70,9 @@ def uk_datetime(value: date | datetime, weekday: bool = False, tz: str = "Europe
     return f"{uk_time(local)} on {uk_date(local, weekday)}"
 
 
-def make_environment(sections_dir: Path, layouts_dir: Path, *, part: Part, tz: str) -> Environment:
+def make_environment(
+    sections_dir: Path, layouts_dir: Path, *, part: Part, tz: str, cache_dir: Path | None = None
+) -> Environment:
     loader = PrefixLoader(
         {"sections": FileSystemLoader(str(sections_dir)), "layouts": FileSystemLoader(str(layouts_dir))}
     )
@@ -81,6 +84,8 @@ def make_environment(sections_dir: Path, layouts_dir: Path, *, part: Part, tz: s
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        # Compiled templates are kept between runs; Jinja checks each source's mtime.
+        bytecode_cache=FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
     )
     env.filters["uk_date"] = lambda v, weekday=False: uk_date(v, weekday, tz)
     env.filters["uk_datetime"] = lambda v, weekday=False: uk_datetime(v, weekday, tz)

@@ -12,6 +12,9 @@ from composer.errors import InputError, Location
 
 YamlPath = tuple[str | int, ...]
 
+# libyaml's loader when present: the same safe rules, several times faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class YamlDocument:
@@ -55,8 +58,8 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
