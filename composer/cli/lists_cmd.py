@@ -1,0 +1,339 @@
+"""`bulletin lists …`: contacts, segments, suppressions, subject access and erasure.
+
+Thin: each command parses its options, calls one function in `composer.lists`, and
+prints. Library errors become one message and an exit code in `composer.cli`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from composer.cli import AppContext
+
+if TYPE_CHECKING:
+    from composer.lists.base import Lists
+    from composer.lists.importer import ImportReport
+
+SEGMENT_HELP = "Segment name, as declared in lists/segments.yaml (lmc, practice, registrar, ...)."
+
+
+@contextmanager
+def _lists(ctx: click.Context) -> Iterator[Lists]:
+    from composer.lists.base import open_lists
+
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    opened = open_lists(app.workspace())
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
+def _console(*, stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@click.group()
+def lists() -> None:
+    """Contacts, segments and suppressions: import, show, export, suppress, erase."""
+
+
+@lists.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--segment", "-s", required=True, help=SEGMENT_HELP)
+@click.option("--dry-run", is_flag=True, help="Read, check and count everything, but change nothing.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good rows and write the bad ones, with the reason, to <FILE stem>.rejects.csv "
+    "beside FILE. Without it, one bad row means nothing is imported.",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Update the stored name, organisation, role and extra fields of people already on the "
+    "lists from the file. An empty cell never clears a stored value.",
+)
+@click.option(
+    "--check-dns",
+    is_flag=True,
+    help="Also check that each address's domain accepts mail (DNS lookups; slow). "
+    "Default: syntax only.",
+)
+@click.pass_context
+def import_(
+    ctx: click.Context, file: Path, segment: str, dry_run: bool, skip_invalid: bool, update: bool, check_dns: bool
+) -> None:
+    """Import contacts from a CSV FILE into a segment (all or nothing by default).
+
+    Reads UTF-8 (with or without a byte-order mark) and Windows-1252, separated by
+    commas, semicolons or tabs, and recognises the usual headers (Email, E-mail
+    address, First name, Surname, Practice, ...). Other columns are kept as extra
+    fields. Suppressed and erased addresses are never added back.
+    """
+    from composer.lists.importer import ImportRejected, import_file
+
+    with _lists(ctx) as opened:
+        try:
+            report = import_file(
+                opened, file, segment, dry_run=dry_run, skip_invalid=skip_invalid, update=update,
+                check_dns=check_dns,
+            )
+        except ImportRejected as exc:
+            _print_import(exc.report, stderr=True)
+            _print_rejects(exc.report)
+            raise
+    _print_import(report)
+
+
+def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
+    from rich.table import Table
+
+    console = _console(stderr=stderr)
+    console.print(
+        f"Read {report.file}: {report.rows} rows, {report.encoding}, {report.delimiter_name}-separated.",
+        markup=False,
+    )
+    mapped = ", ".join(f"{name} ← '{header}'" for name, header in report.columns.items())
+    console.print(f"Columns: {mapped}.", markup=False)
+    if report.extra_columns:
+        kept = ", ".join(f"'{c}'" for c in report.extra_columns)
+        console.print(f"Kept as extra fields: {kept}.", markup=False)
+    if stderr:
+        return
+    title = f"Import into '{report.segment}'" + (" (dry run: nothing changed)" if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    for name in report.counts():
+        table.add_column(name, justify="right")
+    table.add_row(*(str(v) for v in report.counts().values()))
+    console.print(table)
+    verb = "would join" if report.dry_run else "joined"
+    if report.joined:
+        console.print(f"{_people(report.joined)} already on other lists {verb} '{report.segment}'.")
+    if report.suppressed:
+        console.print(
+            f"{_people(report.suppressed)} left out: suppressed or erased addresses are never added back."
+        )
+    if report.differing:
+        console.print(
+            f"{_people(report.differing)} on the lists have different details in this file; "
+            "run again with --update to apply them."
+        )
+    if report.rejects_file is not None:
+        console.print(f"Wrote {report.invalid} rejected rows to {report.rejects_file}.", markup=False)
+    elif report.dry_run and report.invalid:
+        console.print(f"{report.invalid} invalid rows would be written to a rejects file.")
+    if report.removed_stale_rejects:
+        console.print("Removed the rejects file left by an earlier run: this file has no bad rows.")
+
+
+def _print_rejects(report: ImportReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(f"Invalid rows in {report.file}"), title_justify="left")
+    table.add_column("line", justify="right")
+    table.add_column("problem")
+    for reject in report.rejects:
+        table.add_row(str(reject.line), Text(reject.reason))
+    _console(stderr=True).print(table)
+
+
+@lists.command()
+@click.option("--segment", "-s", help=SEGMENT_HELP + " Default: everyone.")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=200, show_default=True,
+    help="Show at most this many people; 0 for all.",
+)
+@click.pass_context
+def show(ctx: click.Context, segment: str | None, limit: int) -> None:
+    """List contacts with their segments and whether they are suppressed."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from composer.lists.query import show_contacts
+
+    with _lists(ctx) as opened:
+        result = show_contacts(opened, segment=segment, limit=limit or None)
+    scope = f"segment '{result.segment}'" if result.segment else "all segments"
+    table = Table(title=f"Contacts in {scope}", title_justify="left")
+    for column in ("email", "name", "organisation", "segments", "status"):
+        table.add_column(column, overflow="fold")
+    for c in result.contacts:
+        table.add_row(
+            Text(c.email), Text(c.name or ""), Text(c.organisation or ""), ", ".join(c.segments),
+            f"suppressed ({c.suppressed})" if c.suppressed else "active",
+        )
+    console = _console()
+    console.print(table)
+    shown = len(result.contacts)
+    if shown < result.total:
+        console.print(f"Showing {shown} of {result.total}; pass --limit 0 to see everyone.")
+    else:
+        console.print(f"{result.total} contacts.")
+
+
+@lists.command()
+@click.pass_context
+def stats(ctx: click.Context) -> None:
+    """Count contacts per segment: members, active and suppressed."""
+    from rich.table import Table
+
+    from composer.lists.query import stats as compute
+
+    with _lists(ctx) as opened:
+        result = compute(opened)
+    table = Table(title="Segments", title_justify="left")
+    table.add_column("segment")
+    table.add_column("description")
+    for name in ("members", "active", "suppressed"):
+        table.add_column(name, justify="right")
+    for s in result.segments:
+        table.add_row(s.name, s.description, str(s.members), str(s.active), str(s.suppressed))
+    console = _console()
+    console.print(table)
+    console.print(
+        f"{result.contacts} contacts: {result.active} active, {result.suppressed_contacts} suppressed, "
+        f"{result.without_segment} in no segment."
+    )
+    if result.suppressions:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(result.suppressions.items()))
+        console.print(f"Suppressions: {reasons}.")
+    for name, count in result.undeclared.items():
+        console.print(
+            f"[yellow]{count} memberships in segment '{name}', which lists/segments.yaml no "
+            "longer declares.[/yellow]"
+        )
+
+
+@lists.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--segment", "-s", help=SEGMENT_HELP + " Default: everyone.")
+@click.option("--include-suppressed", is_flag=True, help="Also export suppressed people (the status column says so).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.pass_context
+def export(ctx: click.Context, file: Path, segment: str | None, include_suppressed: bool, force: bool) -> None:
+    """Write contacts to a CSV FILE that is safe to open in a spreadsheet.
+
+    Cells that a spreadsheet would run as a formula (starting with = + - @, a tab or
+    a carriage return) get a leading apostrophe. The file is readable by you only.
+    """
+    from composer.lists.export import export_contacts
+
+    with _lists(ctx) as opened:
+        result = export_contacts(
+            opened, file, segment=segment, include_suppressed=include_suppressed, overwrite=force
+        )
+    scope = f"segment '{result.segment}'" if result.segment else "all segments"
+    click.echo(f"Exported {result.rows} contacts from {scope} to {result.path}.")
+    if result.skipped_suppressed:
+        click.echo(
+            f"Left out {_people(result.skipped_suppressed)} who are suppressed "
+            "(--include-suppressed adds them)."
+        )
+
+
+@lists.command()
+@click.argument("email")
+@click.option("--segment", "-s", required=True, help=SEGMENT_HELP)
+@click.pass_context
+def remove(ctx: click.Context, email: str, segment: str) -> None:
+    """Take EMAIL out of a segment (the contact stays on any other segments)."""
+    from composer.lists.manage import remove_from_segment
+
+    with _lists(ctx) as opened:
+        remaining = remove_from_segment(opened, email, segment)
+    still = f"; still in {', '.join(remaining)}" if remaining else "; now in no segment"
+    click.echo(f"Removed {email} from '{segment}'{still}.")
+
+
+@lists.command()
+@click.argument("email")
+@click.option(
+    "--reason", "-r", default="manual", show_default=True,
+    type=click.Choice(["unsubscribed", "bounced", "complained", "manual"]),
+    help="Why nothing more may be sent to EMAIL.",
+)
+@click.pass_context
+def suppress(ctx: click.Context, email: str, reason: str) -> None:
+    """Stop all mail to EMAIL, on every segment, until unsuppressed."""
+    from composer.lists.manage import suppress_address
+
+    with _lists(ctx) as opened:
+        result = suppress_address(opened, email, reason)
+    if result.created:
+        click.echo(f"Suppressed {email} ({result.reason}).")
+    else:
+        since = f" since {result.since:%Y-%m-%d}" if result.since else ""
+        click.echo(f"{email} was already suppressed ({result.reason}{since}); nothing changed.")
+
+
+@lists.command()
+@click.argument("email")
+@click.pass_context
+def unsuppress(ctx: click.Context, email: str) -> None:
+    """Lift the suppression of EMAIL, so that it gets mail again. Erasures stay."""
+    from composer.lists.manage import unsuppress_address
+
+    with _lists(ctx) as opened:
+        reason = unsuppress_address(opened, email)
+    click.echo(f"Lifted the suppression of {email} (it was: {reason}).")
+
+
+@lists.command()
+@click.argument("email")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget(ctx: click.Context, email: str, yes: bool) -> None:
+    """Erase EMAIL (right to erasure): delete the contact and every personal field.
+
+    Deletes the contact and their segment memberships, clears their address and
+    details from the delivery ledger and provider events, and keeps only a keyed hash
+    of the address as an 'erased' suppression so that no import can add them back.
+    This cannot be undone.
+    """
+    from composer.lists.erasure import forget as erase
+
+    if not yes:
+        click.confirm(f"Erase everything stored about {email}? This cannot be undone", abort=True)
+    with _lists(ctx) as opened:
+        result = erase(opened, email)
+    what = "deleted the contact" if result.contact_deleted else "no contact was stored"
+    click.echo(
+        f"Erased {email}: {what}, {result.memberships} segment memberships, cleared "
+        f"{result.deliveries} deliveries and {result.events} events; erasure suppression "
+        f"{result.suppression}."
+    )
+    sources = ", ".join(result.sources) if result.sources else "the spreadsheets they came from"
+    click.echo(
+        f"The store keeps only a keyed hash. Delete the address from files outside it too: "
+        f"{sources}, any *.rejects.csv and exports, and the outbox."
+    )
+
+
+@lists.command()
+@click.argument("email")
+@click.pass_context
+def person(ctx: click.Context, email: str) -> None:
+    """Print everything stored about EMAIL as JSON (subject access request)."""
+    import json
+
+    from composer.lists.erasure import person as collect
+
+    with _lists(ctx) as opened:
+        data = collect(opened, email)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    if not data["found"]:
+        click.echo(f"Nothing is stored about {email}.", err=True)

@@ -1,0 +1,7 @@
+"""Contacts: reading staff spreadsheets, importing them, and answering for the data.
+
+`csvread` decodes and parses a CSV, `rows` turns its records into contacts or rejects,
+`importer` writes them to the store, `query` shows and counts, `export` writes a CSV,
+`erasure` answers subject access and erasure requests. The CLI (`composer.cli.lists_cmd`)
+calls these and prints.
+"""

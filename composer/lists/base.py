@@ -1,0 +1,98 @@
+"""What every lists operation needs: the store, the address hasher and the segments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, Result
+
+from composer.errors import InputError
+from composer.identity import AddressHasher
+from composer.segments import Segment, load_segments
+from composer.store.db import Store, current_command
+from composer.workspace import Workspace
+
+# Rows per IN (...) lookup: well under SQLite's 999-variable floor on old builds, and
+# small enough for PostgreSQL to plan each as an index scan.
+LOOKUP_CHUNK = 500
+# Rows per executemany batch on insert/update.
+WRITE_CHUNK = 2000
+
+T = TypeVar("T")
+
+_ADDRESS_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
+
+
+def audit_command() -> str:
+    """The command line for the audit log, with anything that looks like an address
+    replaced: `lists suppress jane@example.org` must not put the address in the log."""
+    return _ADDRESS_LIKE.sub("<address>", current_command())
+
+
+@dataclass
+class Lists:
+    """An open contact store with its hasher and the workspace's declared segments."""
+
+    store: Store
+    hasher: AddressHasher
+    segments: dict[str, Segment]
+    segments_file: str = "lists/segments.yaml"
+
+    def segment(self, name: str) -> str:
+        """The segment name if declared, else an InputError naming the known ones."""
+        if name not in self.segments:
+            known = ", ".join(self.segments)
+            raise InputError(
+                f"unknown segment '{name}': the segments declared in {self.segments_file} "
+                f"are {known}"
+            )
+        return name
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_lists(workspace: Workspace, **store_kwargs: Any) -> Lists:
+    """Open the workspace's store (migrating it to head) with its hasher and segments."""
+    segments = load_segments(workspace.segments_file)
+    return Lists(
+        store=Store(workspace.database_url(), **store_kwargs),
+        hasher=AddressHasher(workspace.secret_keys()),
+        segments=segments,
+        segments_file=str(workspace.segments_file),
+    )
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def check_address(address: str, *, strict: bool = True) -> str:
+    """The trimmed address, or an InputError if it is not one.
+
+    `strict` applies email-validator's syntax check (for suppress). Erasure and subject
+    access only need an @-sign: they must still work for an address that reached the
+    store some other way (a webhook event) even if it is not valid.
+    """
+    from composer.lists.rows import AddressValidator
+
+    address = address.strip()
+    if not address:
+        raise InputError("the email address is empty")
+    if "@" not in address:
+        raise InputError(f"'{address}' is not an email address (no @-sign)")
+    if strict:
+        problem = AddressValidator().error(address)
+        if problem is not None:
+            raise InputError(f"'{address}' is not a valid email address: {problem}")
+    return address

@@ -1,0 +1,286 @@
+"""One person's data: subject access (`lists person`) and erasure (`lists forget`).
+
+UK GDPR art. 15 gives a person a copy of everything held about them; art. 17 the right
+to have it erased. Erasure here deletes the contact and clears every personal column
+(`models.PERSONAL_COLUMNS`) wherever the person appears, and keeps one thing: an HMAC
+of the normalized address, keyed by the workspace secret, as an 'erased' suppression.
+That hash cannot be turned back into the address without the key, and it is what
+stops the next import of an old spreadsheet from bringing the person back.
+
+A person is found by contact id and by every candidate hash of their address (so a
+key rotation does not hide old rows), and, as a safety net, by the address itself in
+the columns that hold one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from composer.identity import normalize_email
+from composer.lists.base import Lists, audit_command, check_address, rowcount
+from composer.store import audit, suppressions
+from composer.store.models import (
+    AuditEntry,
+    Campaign,
+    Contact,
+    Delivery,
+    Event,
+    SegmentMember,
+    Suppression,
+)
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What erasure removed (counts only: the address itself is gone)."""
+
+    contact_deleted: bool
+    memberships: int
+    deliveries: int
+    events: int
+    audit_entries_scrubbed: int
+    suppression: str  # "created", "converted" or "already erased"
+    sources: tuple[str, ...]
+
+
+def _contact(session: Session, norm: str) -> Contact | None:
+    return session.scalars(select(Contact).where(Contact.email_norm == norm)).first()
+
+
+def _delivery_match(contact_id: int | None, hashes: list[str], norm: str) -> Any:
+    clauses: list[Any] = [Delivery.email_hash.in_(hashes), func.lower(Delivery.email) == norm]
+    if contact_id is not None:
+        clauses.append(Delivery.contact_id == contact_id)
+    return or_(*clauses)
+
+
+def _in_json(column: Any, norm: str) -> Any:
+    """The address anywhere in a JSON column's text, as written or JSON-escaped
+    (SQLAlchemy's serializer writes non-ASCII as \\uXXXX)."""
+    text = func.lower(cast(column, Text))
+    escaped = json.dumps(norm)[1:-1]
+    clauses = [text.contains(norm, autoescape=True)]
+    if escaped != norm:
+        clauses.append(text.contains(escaped, autoescape=True))
+    return or_(*clauses)
+
+
+def _event_match(contact_id: int | None, hashes: list[str], norm: str) -> Any:
+    clauses: list[Any] = [
+        Event.email_hash.in_(hashes),
+        func.lower(Event.email) == norm,
+        _in_json(Event.detail, norm),
+    ]
+    if contact_id is not None:
+        clauses.append(Event.contact_id == contact_id)
+    return or_(*clauses)
+
+
+def forget(lists: Lists, address: str) -> ForgetResult:
+    """Erase one person, in one transaction; see the module docstring."""
+    address = check_address(address, strict=False)
+    norm = normalize_email(address)
+    hashes = lists.hasher.candidates(norm)
+    command = audit_command()
+    with lists.store.session() as session:
+        contact = _contact(session, norm)
+        contact_id = contact.id if contact is not None else None
+        sources: tuple[str, ...] = ()
+        memberships = 0
+        if contact is not None:
+            origins = {contact.source, *session.scalars(
+                select(SegmentMember.source).where(SegmentMember.contact_id == contact.id)
+            )}
+            sources = tuple(sorted(o for o in origins if o))
+            memberships = len(contact.memberships)
+            session.expunge(contact)
+            # The database cascades memberships and sets deliveries.contact_id to NULL.
+            session.execute(delete(Contact).where(Contact.id == contact_id))
+
+        deliveries = rowcount(session.execute(
+            update(Delivery)
+            .where(_delivery_match(contact_id, hashes, norm))
+            .values(email=None, error=None)
+            .execution_options(synchronize_session=False)
+        ))
+        events = rowcount(session.execute(
+            update(Event)
+            .where(_event_match(contact_id, hashes, norm))
+            .values(email=None, detail={})
+            .execution_options(synchronize_session=False)
+        ))
+
+        # Any suppression still holding the address in clear (for example one made under
+        # a key that has since been retired) loses it; the hash is all that stays.
+        session.execute(
+            update(Suppression)
+            .where(func.lower(Suppression.email_norm) == norm)
+            .values(email_norm=None)
+            .execution_options(synchronize_session=False)
+        )
+        before = suppressions.find(session, lists.hasher, norm)
+        previous = before.reason if before is not None else None
+        suppressions.suppress(
+            session, lists.hasher, norm, reason="erased", source="cli", keep_address=False, command=command
+        )
+        state = "created" if previous is None else ("already erased" if previous == "erased" else "converted")
+
+        # Audit entries should never hold an address; this catches any that do (a
+        # command line typed with the address in it, a detail written by mistake).
+        scrubbed = rowcount(session.execute(
+            update(AuditEntry)
+            .where(_in_json(AuditEntry.detail, norm))
+            .values(detail={"scrubbed": "held the address of an erased person"})
+            .execution_options(synchronize_session=False)
+        ))
+        scrubbed += rowcount(session.execute(
+            update(AuditEntry)
+            .where(func.lower(AuditEntry.command).contains(norm, autoescape=True))
+            .values(command="(command line removed: it held the address of an erased person)")
+            .execution_options(synchronize_session=False)
+        ))
+
+        audit.record(
+            session,
+            "forget",
+            command=command,
+            contact_id=contact_id,
+            subject_hash=hashes[0],
+            detail={
+                "contact_deleted": contact_id is not None,
+                "memberships": memberships,
+                "deliveries": deliveries,
+                "events": events,
+                "audit_entries_scrubbed": scrubbed,
+                "suppression": state,
+            },
+        )
+    return ForgetResult(
+        contact_deleted=contact_id is not None,
+        memberships=memberships,
+        deliveries=deliveries,
+        events=events,
+        audit_entries_scrubbed=scrubbed,
+        suppression=state,
+        sources=sources,
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    # SQLite hands back naive datetimes; the store only ever writes UTC.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def person(lists: Lists, address: str) -> dict[str, Any]:
+    """Everything stored about one person, as plain JSON-ready data (subject access)."""
+    address = check_address(address, strict=False)
+    norm = normalize_email(address)
+    hashes = lists.hasher.candidates(norm)
+    with lists.store.session() as session:
+        contact = _contact(session, norm)
+        contact_id = contact.id if contact is not None else None
+        contact_data: dict[str, Any] | None = None
+        segments: list[dict[str, Any]] = []
+        if contact is not None:
+            contact_data = {
+                "id": contact.id,
+                "email": contact.email,
+                "email_normalized": contact.email_norm,
+                "name": contact.name,
+                "first_name": contact.first_name,
+                "last_name": contact.last_name,
+                "organisation": contact.organisation,
+                "role": contact.role,
+                "extra": contact.extra or {},
+                "source": contact.source,
+                "created_at": _iso(contact.created_at),
+                "updated_at": _iso(contact.updated_at),
+            }
+            segments = [
+                {"segment": m.segment, "source": m.source, "added_at": _iso(m.added_at)}
+                for m in sorted(contact.memberships, key=lambda m: m.segment)
+            ]
+
+        suppression = suppressions.find(session, lists.hasher, norm)
+        suppression_data = None
+        if suppression is not None:
+            suppression_data = {
+                "reason": suppression.reason,
+                "source": suppression.source,
+                "email": suppression.email_norm,
+                "email_hash": suppression.email_hash,
+                "group_id": suppression.group_id,
+                "campaign_id": suppression.campaign_id,
+                "created_at": _iso(suppression.created_at),
+            }
+
+        deliveries = [
+            {
+                "campaign": {"id": campaign.id, "key": campaign.key, "subject": campaign.subject},
+                "segment": d.segment,
+                "email": d.email,
+                "state": d.state,
+                "message_id": d.message_id,
+                "error": d.error,
+                "attempts": d.attempts,
+                "updated_at": _iso(d.updated_at),
+                "delivered_at": _iso(d.delivered_at),
+                "opened_at": _iso(d.opened_at),
+                "clicked_at": _iso(d.clicked_at),
+            }
+            for d, campaign in session.execute(
+                select(Delivery, Campaign)
+                .join(Campaign, Campaign.id == Delivery.campaign_id)
+                .where(_delivery_match(contact_id, hashes, norm))
+                .order_by(Delivery.id)
+            ).tuples()
+        ]
+        events = [
+            {
+                "provider": e.provider,
+                "kind": e.kind,
+                "raw_type": e.raw_type,
+                "campaign_id": e.campaign_id,
+                "email": e.email,
+                "occurred_at": _iso(e.occurred_at),
+                "received_at": _iso(e.received_at),
+                "detail": e.detail or {},
+            }
+            for e in session.scalars(
+                select(Event).where(_event_match(contact_id, hashes, norm)).order_by(Event.id)
+            )
+        ]
+        audit_clauses: list[Any] = [AuditEntry.subject_hash.in_(hashes)]
+        if contact_id is not None:
+            audit_clauses.append(AuditEntry.contact_id == contact_id)
+        entries = [
+            {
+                "at": _iso(a.at),
+                "actor": a.actor,
+                "command": a.command,
+                "action": a.action,
+                "detail": a.detail or {},
+            }
+            for a in session.scalars(select(AuditEntry).where(or_(*audit_clauses)).order_by(AuditEntry.id))
+        ]
+    return {
+        "address": address,
+        "found": bool(contact_data or suppression_data or deliveries or events or entries),
+        "contact": contact_data,
+        "segments": segments,
+        "suppression": suppression_data,
+        "deliveries": deliveries,
+        "events": events,
+        "audit": entries,
+    }
+

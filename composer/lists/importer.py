@@ -1,0 +1,325 @@
+"""`lists import`: a staff CSV into one segment, all or nothing.
+
+Two phases. First every row of the file is read and judged (composer.lists.rows); if
+any is bad and the caller did not ask to skip bad rows, nothing is written and the
+report lists every one. Then, in one transaction, the good rows are matched against
+the store (existing contacts by normalized address, suppressions by keyed hash, in
+chunks) and written with executemany batches rather than one ORM object per row,
+which is what makes 100,000 rows take seconds.
+
+A suppressed or erased address is never added, updated or put in a segment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from composer.errors import InputError, Location
+from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, audit_command, chunked
+from composer.lists.csvread import DELIMITER_NAMES, REJECT_COLUMNS, CsvFile, read_csv
+from composer.lists.export import write_csv_temp
+from composer.lists.rows import AddressValidator, ContactRow, Reject, parse_rows
+from composer.store import audit
+from composer.store.models import Contact, SegmentMember, Suppression, utcnow
+
+UPDATABLE = ("email", "name", "first_name", "last_name", "organisation", "role")
+
+
+def rejects_path(path: Path) -> Path:
+    """Where `--skip-invalid` writes the bad rows: `<stem>.rejects.csv` beside the input."""
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run or a refused file, would have done)."""
+
+    file: Path
+    segment: str
+    encoding: str = ""
+    delimiter: str = ","
+    columns: dict[str, str] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
+    joined: int = 0
+    differing: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    dry_run: bool = False
+    rejects_file: Path | None = None
+    removed_stale_rejects: bool = False
+
+    @property
+    def invalid(self) -> int:
+        return len(self.rejects)
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "suppressed": self.suppressed,
+            "invalid": self.invalid,
+        }
+
+
+class ImportRejected(InputError):
+    """The file has bad rows and the caller wanted all or nothing: nothing was written."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        bad = report.invalid
+        super().__init__(
+            f"{bad} of {report.rows} rows {'is' if bad == 1 else 'are'} invalid, so nothing was "
+            f"imported. Fix {'it' if bad == 1 else 'them'} and run again, or pass --skip-invalid to "
+            f"import the good rows and write the bad ones to {rejects_path(report.file).name}",
+            Location(file=report.file),
+        )
+
+
+@dataclass
+class _Existing:
+    id: int
+    values: dict[str, Any]
+    extra: dict[str, Any]
+
+
+@dataclass
+class _Plan:
+    new: list[ContactRow] = field(default_factory=list)
+    join: list[int] = field(default_factory=list)
+    updates: list[tuple[_Existing, ContactRow, list[str]]] = field(default_factory=list)
+    unchanged: int = 0
+    suppressed: int = 0
+    differing: int = 0
+
+
+def import_file(
+    lists: Lists,
+    path: Path,
+    segment: str,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    update: bool = False,
+    check_dns: bool = False,
+) -> ImportReport:
+    """Import a CSV into `segment`; see the module docstring for the rules."""
+    segment = lists.segment(segment)
+    source = read_csv(path)
+    parsed = parse_rows(source, validator=AddressValidator(check_deliverability=check_dns))
+    report = _report(source, segment, dry_run)
+    report.rows = parsed.total
+    report.rejects = parsed.rejects
+    if parsed.rejects and not skip_invalid:
+        raise ImportRejected(report)
+
+    final_rejects = rejects_path(path)
+    tmp: Path | None = None
+    try:
+        if skip_invalid and parsed.rejects and not dry_run:
+            tmp = _write_rejects(source, parsed.rejects, final_rejects)
+        with lists.store.session() as session:
+            plan = _plan(session, lists, parsed.rows, segment, update)
+            report.added = len(plan.new)
+            report.updated = len(plan.updates)
+            report.unchanged = plan.unchanged
+            report.suppressed = plan.suppressed
+            report.joined = len(plan.join)
+            report.differing = plan.differing
+            if not dry_run:
+                _apply(session, lists, plan, segment, source)
+                audit.record(
+                    session,
+                    "import",
+                    command=audit_command(),
+                    detail={
+                        "segment": segment,
+                        "file": path.name,
+                        "rows": report.rows,
+                        **report.counts(),
+                        "joined_segment": report.joined,
+                    },
+                )
+        if tmp is not None:
+            tmp.replace(final_rejects)
+            tmp = None
+            report.rejects_file = final_rejects
+        elif skip_invalid and not dry_run and final_rejects.exists():
+            # A rejects file from an earlier run would now be wrong: this file has none.
+            final_rejects.unlink()
+            report.removed_stale_rejects = True
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    return report
+
+
+def _report(source: CsvFile, segment: str, dry_run: bool) -> ImportReport:
+    return ImportReport(
+        file=source.path,
+        segment=segment,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        columns={name: source.headers[index] for name, index in source.columns.fields.items()},
+        extra_columns=[key for key, _ in source.columns.extra],
+        dry_run=dry_run,
+    )
+
+
+def _write_rejects(source: CsvFile, rejects: list[Reject], target: Path) -> Path:
+    header = [*REJECT_COLUMNS, *source.headers]
+    rows = ([r.line, r.reason, *r.cells] for r in rejects)
+    return write_csv_temp(target, header, rows, delimiter=source.delimiter)
+
+
+def _plan(session: Any, lists: Lists, rows: list[ContactRow], segment: str, update: bool) -> _Plan:
+    """Sort the valid rows into new, suppressed, unchanged and updated, against the store."""
+    plan = _Plan()
+    suppressed = _suppressed_norms(session, lists, rows)
+    existing = _existing(session, [r.email_norm for r in rows])
+    in_segment = _members(session, [e.id for e in existing.values()], segment)
+
+    for row in rows:
+        if row.email_norm in suppressed:
+            plan.suppressed += 1
+            continue
+        found = existing.get(row.email_norm)
+        if found is None:
+            plan.new.append(row)
+            continue
+        if found.id not in in_segment:
+            plan.join.append(found.id)
+        changed = _changed_fields(found, row)
+        if changed and update:
+            plan.updates.append((found, row, changed))
+        else:
+            plan.unchanged += 1
+            if changed:
+                plan.differing += 1
+    return plan
+
+
+def _suppressed_norms(session: Any, lists: Lists, rows: list[ContactRow]) -> set[str]:
+    if session.scalar(select(Suppression.id).limit(1)) is None:
+        return set()
+    owner: dict[str, str] = {}
+    for row in rows:
+        for digest in lists.hasher.candidates(row.email_norm):
+            owner[digest] = row.email_norm
+    found: set[str] = set()
+    digests = list(owner)
+    for part in chunked(digests, LOOKUP_CHUNK):
+        for digest in session.scalars(select(Suppression.email_hash).where(Suppression.email_hash.in_(part))):
+            found.add(owner[digest])
+    return found
+
+
+def _existing(session: Any, norms: list[str]) -> dict[str, _Existing]:
+    table = cast(Table, Contact.__table__)
+    columns = [table.c.id, table.c.email_norm, table.c.extra, *(table.c[name] for name in UPDATABLE)]
+    found: dict[str, _Existing] = {}
+    for part in chunked(norms, LOOKUP_CHUNK):
+        for row in session.execute(select(*columns).where(table.c.email_norm.in_(part))).mappings():
+            found[row["email_norm"]] = _Existing(
+                id=row["id"],
+                values={name: row[name] for name in UPDATABLE},
+                extra=dict(row["extra"] or {}),
+            )
+    return found
+
+
+def _members(session: Any, contact_ids: list[int], segment: str) -> set[int]:
+    found: set[int] = set()
+    for part in chunked(contact_ids, LOOKUP_CHUNK):
+        found.update(
+            session.scalars(
+                select(SegmentMember.contact_id).where(
+                    SegmentMember.segment == segment, SegmentMember.contact_id.in_(part)
+                )
+            )
+        )
+    return found
+
+
+def _changed_fields(found: _Existing, row: ContactRow) -> list[str]:
+    """Fields the file would change. An empty cell never clears a stored value."""
+    changed = [name for name, value in row.values().items() if found.values.get(name) != value]
+    if any(found.extra.get(key) != value for key, value in row.extra.items()):
+        changed.append("extra")
+    return changed
+
+
+def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFile) -> None:
+    now = utcnow()
+    origin = source.path.name
+    contacts = cast(Table, Contact.__table__)
+    members = cast(Table, SegmentMember.__table__)
+
+    new_ids: list[int] = []
+    for new_rows in chunked(plan.new, WRITE_CHUNK):
+        params = [
+            {
+                "email": r.email,
+                "email_norm": r.email_norm,
+                "name": r.name,
+                "first_name": r.first_name,
+                "last_name": r.last_name,
+                "organisation": r.organisation,
+                "role": r.role,
+                "extra": r.extra,
+                "source": origin,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in new_rows
+        ]
+        result = session.execute(insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), params)
+        new_ids.extend(result.scalars())
+
+    joining = new_ids + plan.join
+    for ids in chunked(joining, WRITE_CHUNK):
+        session.execute(
+            insert(members),
+            [{"contact_id": i, "segment": segment, "source": origin, "added_at": now} for i in ids],
+        )
+
+    if plan.updates:
+        statement = (
+            update(contacts)
+            .where(contacts.c.id == bindparam("contact_id"))
+            .values({name: bindparam(f"new_{name}") for name in (*UPDATABLE, "extra")}, updated_at=now)
+        )
+        for updates in chunked(plan.updates, WRITE_CHUNK):
+            changes = []
+            for found, row, _changed in updates:
+                values = {**found.values, **row.values()}
+                changes.append({
+                    "contact_id": found.id,
+                    **{f"new_{name}": values.get(name) for name in UPDATABLE},
+                    "new_extra": {**found.extra, **row.extra},
+                })
+            session.execute(statement, changes)
+        command = audit_command()
+        for found, row, changed in plan.updates:
+            audit.record(
+                session,
+                "update",
+                command=command,
+                contact_id=found.id,
+                subject_hash=lists.hasher.hash(row.email_norm),
+                detail={"fields": changed, "file": origin, "segment": segment},
+            )

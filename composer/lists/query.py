@@ -1,0 +1,184 @@
+"""Reading the lists: who is on them (`show`) and how many (`stats`).
+
+Whether a contact is suppressed is decided the way sending decides it: by the keyed
+hash of the address (under the current or an older key) against `suppressions`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from composer.identity import AddressHasher
+from composer.lists.base import LOOKUP_CHUNK, Lists, chunked
+from composer.store.models import Contact, SegmentMember, Suppression
+
+# Above this many contacts, loading every suppression once beats IN (...) lookups.
+_BULK_STATUS = 2000
+
+
+def contact_status(
+    session: Session, hasher: AddressHasher, contacts: Sequence[tuple[int, str]]
+) -> dict[int, str]:
+    """For (id, email_norm) pairs: the suppression reason of each suppressed contact."""
+    if not contacts or session.scalar(select(Suppression.id).limit(1)) is None:
+        return {}
+    found: dict[int, str] = {}
+    if len(contacts) > _BULK_STATUS:
+        reasons = dict(session.execute(select(Suppression.email_hash, Suppression.reason)).tuples().all())
+        for contact_id, norm in contacts:
+            for digest in hasher.candidates(norm):
+                reason = reasons.get(digest)
+                if reason is not None:
+                    found[contact_id] = reason
+                    break
+        return found
+    for part in chunked(contacts, LOOKUP_CHUNK // max(1, len(hasher.candidates("x")))):
+        owner: dict[str, int] = {}
+        for contact_id, norm in part:
+            for digest in hasher.candidates(norm):
+                owner[digest] = contact_id
+        for digest, reason in session.execute(
+            select(Suppression.email_hash, Suppression.reason).where(Suppression.email_hash.in_(list(owner)))
+        ).tuples():
+            found.setdefault(owner[digest], reason)
+    return found
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """One contact as `lists show` prints it."""
+
+    id: int
+    email: str
+    name: str | None
+    organisation: str | None
+    role: str | None
+    segments: tuple[str, ...]
+    suppressed: str | None
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    contacts: list[ContactView]
+    total: int
+    segment: str | None
+
+
+def show_contacts(lists: Lists, *, segment: str | None = None, limit: int | None = None) -> ShowResult:
+    """Contacts in address order (one segment or all), with segments and suppression."""
+    if segment is not None:
+        segment = lists.segment(segment)
+    with lists.store.session() as session:
+        base = select(Contact.id)
+        if segment is not None:
+            base = base.where(
+                Contact.id.in_(select(SegmentMember.contact_id).where(SegmentMember.segment == segment))
+            )
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        query = select(
+            Contact.id, Contact.email, Contact.email_norm, Contact.name, Contact.organisation, Contact.role
+        ).where(Contact.id.in_(base)).order_by(Contact.email_norm)
+        if limit:
+            query = query.limit(limit)
+        rows = session.execute(query).all()
+        ids = [r.id for r in rows]
+        memberships: dict[int, list[str]] = {}
+        for part in chunked(ids, LOOKUP_CHUNK):
+            for contact_id, name in session.execute(
+                select(SegmentMember.contact_id, SegmentMember.segment)
+                .where(SegmentMember.contact_id.in_(part))
+                .order_by(SegmentMember.segment)
+            ):
+                memberships.setdefault(contact_id, []).append(name)
+        status = contact_status(session, lists.hasher, [(r.id, r.email_norm) for r in rows])
+    views = [
+        ContactView(
+            id=r.id, email=r.email, name=r.name, organisation=r.organisation, role=r.role,
+            segments=tuple(memberships.get(r.id, ())), suppressed=status.get(r.id),
+        )
+        for r in rows
+    ]
+    return ShowResult(views, total, segment)
+
+
+@dataclass(frozen=True)
+class SegmentStats:
+    name: str
+    description: str
+    members: int
+    active: int
+    suppressed: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    segments: list[SegmentStats]
+    contacts: int
+    active: int
+    suppressed_contacts: int
+    without_segment: int
+    suppressions: dict[str, int] = field(default_factory=dict)
+    undeclared: dict[str, int] = field(default_factory=dict)
+
+
+def stats(lists: Lists) -> Stats:
+    """Counts per segment (members, active, suppressed) and for the store as a whole."""
+    with lists.store.session() as session:
+        members = Counter(
+            dict(
+                session.execute(
+                    select(SegmentMember.segment, func.count()).group_by(SegmentMember.segment)
+                ).tuples().all()
+            )
+        )
+        contacts = session.scalar(select(func.count()).select_from(Contact)) or 0
+        without = session.scalar(
+            select(func.count()).select_from(Contact).where(
+                ~Contact.id.in_(select(SegmentMember.contact_id))
+            )
+        ) or 0
+        by_reason = dict(
+            session.execute(
+                select(Suppression.reason, func.count()).group_by(Suppression.reason)
+            ).tuples().all()
+        )
+        suppressed_ids: dict[int, str] = {}
+        if by_reason:
+            pairs = session.execute(select(Contact.id, Contact.email_norm)).tuples().all()
+            suppressed_ids = contact_status(session, lists.hasher, pairs)
+        suppressed_members: Counter[str] = Counter()
+        for part in chunked(list(suppressed_ids), LOOKUP_CHUNK):
+            suppressed_members.update(
+                dict(
+                    session.execute(
+                        select(SegmentMember.segment, func.count())
+                        .where(SegmentMember.contact_id.in_(part))
+                        .group_by(SegmentMember.segment)
+                    ).tuples().all()
+                )
+            )
+    per_segment = [
+        SegmentStats(
+            name=seg.name,
+            description=seg.description,
+            members=members.get(seg.name, 0),
+            active=members.get(seg.name, 0) - suppressed_members.get(seg.name, 0),
+            suppressed=suppressed_members.get(seg.name, 0),
+        )
+        for seg in lists.segments.values()
+    ]
+    undeclared = {name: count for name, count in members.items() if name not in lists.segments}
+    return Stats(
+        segments=per_segment,
+        contacts=contacts,
+        active=contacts - len(suppressed_ids),
+        suppressed_contacts=len(suppressed_ids),
+        without_segment=without,
+        suppressions=by_reason,
+        undeclared=undeclared,
+    )
