@@ -32,22 +32,30 @@ class Branding:
     background: str = "#ffffff"
     page: str = "#f2f4f8"
     link: str = "#1b4f9c"
+    button: str = "#1b2f5c"
+    on_button: str = "#ffffff"
     focus: str = "#ffbf47"  # a yellow focus ring that reads on navy and on white
+    font_family: str = "Arial, Helvetica, sans-serif"
 
 
 # theme.yaml key → Branding field. The first key present wins.
 _THEME_KEYS: dict[str, tuple[str, ...]] = {
-    "primary": ("primary", "brand", "header_background", "header"),
-    "on_primary": ("on_primary", "header_text", "primary_text"),
-    "text": ("text", "body_text", "foreground"),
-    "background": ("background", "content_background", "body_background"),
-    "page": ("page", "page_background", "outer_background"),
-    "link": ("link", "links", "accent"),
+    "primary": ("brand", "primary", "heading"),
+    "on_primary": ("brand_text", "on_primary"),
+    "button": ("button", "brand", "primary"),
+    "on_button": ("button_text", "brand_text", "on_primary"),
+    "text": ("text",),
+    "background": ("surface", "background"),
+    "page": ("page_background", "page"),
+    "link": ("link",),
+    "focus": ("brand_accent", "focus"),
 }
+# No quotes: autoescaping turns them into entities, which CSS inside <style> does not read.
+_FONT = re.compile(r"^[A-Za-z0-9 ,-]{1,200}$")
 
 
 def load_branding(layouts_dir: Path, list_name: str, organisation: str, language: str) -> Branding:
-    """Branding from `layouts/default/theme.yaml` when it holds usable colours."""
+    """Branding from `layouts/default/theme.yaml` (brand, text, surface, link...) when usable."""
     colours = _theme_colours(layouts_dir / "default" / "theme.yaml")
     chosen: dict[str, str] = {}
     for name, keys in _THEME_KEYS.items():
@@ -56,6 +64,9 @@ def load_branding(layouts_dir: Path, list_name: str, organisation: str, language
             if isinstance(value, str) and _COLOUR.match(value.strip()):
                 chosen[name] = value.strip()
                 break
+    font = colours.get("font_family")
+    if isinstance(font, str) and _FONT.match(font.strip()):
+        chosen["font_family"] = font.strip()
     return Branding(list_name=list_name, organisation=organisation, language=language, **chosen)
 
 

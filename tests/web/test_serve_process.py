@@ -1,0 +1,137 @@
+"""`bulletin serve` for real: uvicorn on loopback in a subprocess, two workers, SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from composer.identity import AddressHasher
+from composer.store import suppressions
+from composer.store.db import Store
+from composer.tokens import TokenSigner
+from tests.conftest import TEST_SECRET
+from tests.web.conftest import add_contact, body_of, event, make_keys
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"bulletin serve exited with {proc.returncode}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("bulletin serve did not become healthy")
+
+
+@pytest.mark.slow
+def test_bulletin_serve_on_loopback_with_two_workers(workspace_dir: Path, tmp_path: Path) -> None:
+    keys = make_keys()
+    db = tmp_path / "serve.db"
+    env = {
+        **os.environ,
+        "BULLETIN_SECRET_KEY": TEST_SECRET,
+        "BULLETIN_DATABASE_URL": f"sqlite:///{db}",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": keys.public_b64,
+    }
+    env.pop("BULLETIN_OLD_SECRET_KEYS", None)
+    store = Store(env["BULLETIN_DATABASE_URL"])
+    cid = add_contact(store, "dana@example.org")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "composer", "--workspace", str(workspace_dir), "serve",
+         "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_healthy(base, proc)
+        token = TokenSigner([TEST_SECRET]).make(cid, 1)
+        assert httpx.get(f"{base}/u/{token}").status_code == 200
+        response = httpx.post(
+            f"{base}/u/{token}",
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 200
+        assert response.headers.get("server") is None
+        body = body_of([event("spamreport", "eve@example.org", "ev-1")]) + b"\r\n"
+        assert httpx.post(f"{base}/webhooks/sendgrid", content=body, headers=keys.headers(body)).status_code == 200
+        bad = dict(keys.headers(body))
+        bad["X-Twilio-Email-Event-Webhook-Signature"] = "@@@"
+        assert httpx.post(f"{base}/webhooks/sendgrid", content=body, headers=bad).status_code == 403
+        huge = b"[" + b" " * (6 * 1024 * 1024) + b"]"
+        assert httpx.post(f"{base}/webhooks/sendgrid", content=huge, headers=keys.headers(huge)).status_code == 413
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output = proc.communicate(timeout=20)[0].decode()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0].decode()
+    hasher = AddressHasher([TEST_SECRET])
+    with store.session() as s:
+        dana = suppressions.find(s, hasher, "dana@example.org")
+        eve = suppressions.find(s, hasher, "eve@example.org")
+    store.close()
+    assert dana is not None and dana.source == "one-click"
+    assert eve is not None and eve.reason == "complained"
+    assert "dana@example.org" not in output and "eve@example.org" not in output
+    assert token not in output
+
+
+def test_serve_warns_when_the_webhook_key_is_missing(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from composer.cli import cli
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.delenv("SENDGRID_WEBHOOK_PUBLIC_KEY", raising=False)
+    monkeypatch.setenv("BULLETIN_WORKSPACE", "/nonexistent")  # serve sets it; restored after
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    result = CliRunner().invoke(cli, ["--workspace", str(workspace_dir), "serve", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert "SENDGRID_WEBHOOK_PUBLIC_KEY" in result.output
+    assert "403" in result.output
+    assert calls == [
+        {
+            "app": "composer.web.asgi:create_from_env",
+            "factory": True,
+            "host": "127.0.0.1",
+            "port": 8000,
+            "workers": 3,
+            "log_level": "info",
+            "proxy_headers": True,
+            "server_header": False,
+            "access_log": False,
+        }
+    ]
+    assert os.environ["BULLETIN_WORKSPACE"] == str(workspace_dir.resolve())
+
+
+def test_every_serve_option_has_help() -> None:
+    from composer.cli.serve_cmd import serve
+
+    assert serve.help
+    for param in serve.params:
+        assert getattr(param, "help", None), param.name
