@@ -46,6 +46,8 @@ def ms(seconds: float) -> str:
 
 def stage_timings(runs: int) -> tuple[dict[str, dict[str, float]], str]:
     """Median seconds per stage per segment, after one warm-up compose."""
+    from mjml import mjml2html
+
     from composer.compose import checks
     from composer.compose.inline import inline_css, mark_inline_styles
     from composer.compose.merge import fill, substitutions
@@ -54,7 +56,6 @@ def stage_timings(runs: int) -> tuple[dict[str, dict[str, float]], str]:
     from composer.compose.render import SegmentRenderer
     from composer.compose.source import load_bulletin
     from composer.workspace import load_workspace
-    from mjml import mjml2html
 
     workspace = load_workspace(REPO)
     compose_bulletin(workspace, SAMPLE)  # warm caches, as a long-running preview would be

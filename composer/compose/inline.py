@@ -27,7 +27,7 @@ def mark_inline_styles(mjml: str) -> str:
     return _MJ_STYLE_INLINE.sub(lambda m: m.group(1) + INLINE_MARKER, mjml)
 
 
-class _CachingPremailer(Premailer):  # type: ignore[misc]
+class _CachingPremailer(Premailer):
     """Premailer that parses each stylesheet once per process.
 
     premailer caches cssutils' parse but re-serializes every rule on every call, which
