@@ -1,0 +1,420 @@
+// The preview page. It reads /api/state, shows each segment's email in a sandboxed
+// iframe (no scripts run inside), and reloads when /events announces a new version.
+"use strict";
+
+(() => {
+  const ui = { segment: "all", width: "desktop", view: "html", dark: false, recipient: "" };
+  const WIDTHS = { desktop: 600, mobile: 375 };
+  const WIDTH_LABELS = { desktop: "Desktop 600 px", mobile: "Mobile 375 px" };
+  let state = null;
+  let layoutKey = "";
+  let loading = null;
+
+  const $ = (id) => document.getElementById(id);
+  const stage = $("stage");
+
+  // Elements are built with the DOM, never innerHTML: everything shown comes from the
+  // bulletin, and the page's CSP allows no inline style attributes.
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "text") el.textContent = value;
+      else if (key === "className") el.className = value;
+      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children) if (child) el.append(child);
+    return el;
+  }
+
+  function kb(bytes) {
+    // Kilobytes of 1000 bytes, as the checks count them (Gmail clips at about 102 KB).
+    return `${(bytes / 1000).toFixed(1)} KB`;
+  }
+
+  function time(iso) {
+    return iso ? new Date(iso).toLocaleTimeString("en-GB") : "";
+  }
+
+  function shownSegments() {
+    const names = state ? state.segments.map((s) => s.name) : [];
+    return ui.segment === "all" ? names : names.filter((n) => n === ui.segment);
+  }
+
+  function shownWidths() {
+    return ui.width === "both" ? ["desktop", "mobile"] : [ui.width];
+  }
+
+  function emailUrl(segment, part) {
+    const q = new URLSearchParams({ r: ui.recipient, v: String(state.version) });
+    return `/email/${encodeURIComponent(segment)}/${part}?${q}`;
+  }
+
+  // ---- loading --------------------------------------------------------------------
+
+  async function loadState() {
+    if (loading) return loading;
+    loading = (async () => {
+      try {
+        const res = await fetch("/api/state", { cache: "no-store" });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        state = await res.json();
+        render();
+      } catch (err) {
+        setStatus(`Could not read the preview state (${err.message}).`, "error");
+      } finally {
+        loading = null;
+      }
+    })();
+    return loading;
+  }
+
+  function listen() {
+    const source = new EventSource("/events");
+    source.addEventListener("open", () => renderStatus());
+    source.addEventListener("version", (event) => {
+      const { version } = JSON.parse(event.data);
+      if (!state || version !== state.version) loadState();
+      else renderStatus();
+    });
+    source.addEventListener("error", () => {
+      setStatus("Disconnected: is `bulletin preview` still running? Reconnecting…", "error");
+    });
+  }
+
+  // ---- rendering ------------------------------------------------------------------
+
+  function render() {
+    if (!ui.recipient && state.samples.length) ui.recipient = state.samples[0].key;
+    const names = state.segments.map((s) => s.name);
+    if (ui.segment !== "all" && !names.includes(ui.segment)) ui.segment = "all";
+    renderBar();
+    renderBanner();
+    renderControls();
+    renderStage();
+    renderChecks();
+    renderStatus();
+    document.body.dataset.version = String(state.version);
+  }
+
+  function renderBar() {
+    $("bulletin-file").textContent = state.bulletin;
+    const seg = state.segments.find((s) => s.name === ui.segment) || state.segments[0];
+    $("subject").textContent = seg ? seg.subject : "—";
+    $("preheader").textContent = seg ? seg.preheader : "—";
+    document.title = seg ? `Preview: ${seg.subject}` : "Bulletin preview";
+  }
+
+  function renderBanner() {
+    const banner = $("error-banner");
+    const error = state.error;
+    banner.hidden = !error;
+    if (!error) return;
+    $("banner-note").textContent = state.composed_at
+      ? `Showing the last good version, composed at ${time(state.composed_at)}. Fix the problem and save: the preview updates by itself.`
+      : "Nothing has composed yet. Fix the problem and save: the preview updates by itself.";
+    $("banner-message").textContent = error.message;
+    const parts = $("banner-parts");
+    parts.replaceChildren();
+    const rows = [
+      ["File", error.file],
+      ["Line", error.line],
+      ["Section", error.section],
+      ["Block", error.block],
+      ["Field", error.field],
+      ["Problem", error.reason],
+    ];
+    for (const [label, value] of rows) {
+      if (value === null || value === undefined || value === "") continue;
+      parts.append(h("div", {}, h("dt", { text: label }), h("dd", { text: String(value) })));
+    }
+  }
+
+  function renderControls() {
+    const box = $("segment-buttons");
+    const wanted = [...state.segments.map((s) => [s.name, s.name]), ["all", "All side by side"]];
+    const have = [...box.querySelectorAll("button")].map((b) => b.dataset.segment).join("|");
+    if (have !== wanted.map(([n]) => n).join("|")) {
+      box.replaceChildren(
+        ...wanted.map(([name, label]) =>
+          h("button", { type: "button", "data-segment": name, text: label, onclick: () => setUi({ segment: name }) }),
+        ),
+      );
+    }
+    for (const b of box.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.segment === ui.segment));
+    for (const b of document.querySelectorAll("#width-switch button")) b.setAttribute("aria-pressed", String(b.dataset.width === ui.width));
+    for (const b of document.querySelectorAll("#view-switch button")) b.setAttribute("aria-pressed", String(b.dataset.view === ui.view));
+    $("width-switch").disabled = ui.view !== "html";
+    $("dark-toggle").checked = ui.dark;
+    $("dark-note").hidden = !ui.dark;
+    stage.classList.toggle("dark-sim", ui.dark);
+    const select = $("recipient");
+    if (select.options.length !== state.samples.length) {
+      select.replaceChildren(...state.samples.map((s) => h("option", { value: s.key, text: s.label })));
+    }
+    select.value = ui.recipient;
+  }
+
+  function renderStage() {
+    const segments = shownSegments();
+    if (!segments.length) {
+      layoutKey = "";
+      stage.replaceChildren(
+        h("p", { className: "empty", text: "Nothing to show yet: the bulletin has not composed. The banner above says why; fix it and save." }),
+      );
+      return;
+    }
+    const key = [ui.view, ui.view === "html" ? ui.width : "", ...segments].join("|");
+    if (key !== layoutKey) {
+      layoutKey = key;
+      stage.replaceChildren(...segments.map(buildColumn));
+    }
+    for (const column of stage.querySelectorAll(".column")) {
+      const info = state.segments.find((s) => s.name === column.dataset.segment);
+      column.querySelector(".meta").textContent = info && info.html_bytes ? `${kb(info.html_bytes)} HTML` : "";
+    }
+    for (const frame of stage.querySelectorAll("iframe")) {
+      const url = emailUrl(frame.dataset.segment, "html");
+      if (frame.getAttribute("src") !== url) frame.setAttribute("src", url);
+    }
+    for (const pre of stage.querySelectorAll("pre.plain")) loadText(pre);
+  }
+
+  function buildColumn(segment) {
+    const heading = h("h3", {}, h("span", { text: segment }), h("span", { className: "meta" }));
+    const column = h("div", { className: "column", "data-segment": segment }, heading);
+    if (ui.view === "text") {
+      column.append(h("pre", { className: "plain", "data-segment": segment, "aria-label": `${segment}: plain text part` }));
+      return column;
+    }
+    const devices = h("div", { className: "devices" });
+    for (const width of shownWidths()) {
+      const frame = h("iframe", {
+        title: `${segment}: ${WIDTH_LABELS[width]}`,
+        // No allow-scripts: nothing in the email runs. allow-same-origin lets this page
+        // size the frame and scroll it to a section; links open in a new tab.
+        sandbox: "allow-same-origin allow-popups allow-popups-to-escape-sandbox",
+        referrerpolicy: "no-referrer",
+        width: WIDTHS[width],
+        "data-segment": segment,
+        "data-width": width,
+        src: emailUrl(segment, "html"),
+      });
+      frame.style.width = `${WIDTHS[width]}px`;
+      frame.addEventListener("load", () => frameLoaded(frame));
+      devices.append(h("figure", { className: `device ${width}` }, h("figcaption", { text: WIDTH_LABELS[width] }), frame));
+    }
+    column.append(devices);
+    return column;
+  }
+
+  function frameLoaded(frame) {
+    const doc = frame.contentDocument;
+    if (!doc || !doc.documentElement) return;
+    // Fit the frame to the email, so the stage scrolls and the frame's own width stays
+    // exactly 600 or 375 px (no scrollbar inside). Collapse first: scrollHeight never
+    // reports less than the frame's current height.
+    const top = stage.scrollTop;
+    frame.style.height = "0px";
+    const height = Math.max(doc.documentElement.scrollHeight, 120);
+    frame.style.height = `${height}px`;
+    stage.scrollTop = top;
+    doc.documentElement.style.overflowY = "hidden";
+    if (doc.head && !doc.getElementById("bt-preview-sim")) {
+      const style = doc.createElement("style");
+      style.id = "bt-preview-sim";
+      style.textContent = "html.bt-dark-sim img { filter: invert(1) hue-rotate(180deg); }";
+      doc.head.append(style);
+    }
+    doc.documentElement.classList.toggle("bt-dark-sim", ui.dark);
+    frame.dataset.loadedSrc = frame.getAttribute("src");
+    frame.dataset.loadedVersion = String(state.version);
+  }
+
+  async function loadText(pre) {
+    const url = emailUrl(pre.dataset.segment, "text");
+    if (pre.dataset.src === url) return;
+    pre.dataset.src = url;
+    try {
+      const res = await fetch(url, { cache: "no-store" });
+      const text = await res.text();
+      if (pre.dataset.src !== url) return;
+      pre.textContent = text;
+      pre.dataset.loadedVersion = String(state.version);
+    } catch (err) {
+      pre.textContent = `Could not load the plain text (${err.message}).`;
+    }
+  }
+
+  function renderChecks() {
+    const gauges = $("gauges");
+    const { clip_bytes: clip, warn_bytes: warn } = state.limits;
+    gauges.replaceChildren(
+      ...state.segments.map((s) => {
+        const size = s.html_bytes || 0;
+        const scale = Math.max(clip * 1.15, size * 1.05);
+        const level = size > clip ? "over" : size > warn ? "warn" : "ok";
+        const fill = h("div", { className: "gauge-fill" });
+        fill.style.width = `${(100 * size) / scale}%`;
+        const warnMark = h("div", { className: "gauge-mark warn", title: `${kb(warn)}: checks warn` });
+        warnMark.style.left = `${(100 * warn) / scale}%`;
+        const clipMark = h("div", { className: "gauge-mark clip", title: `${kb(clip)}: Gmail clips` });
+        clipMark.style.left = `${(100 * clip) / scale}%`;
+        const track = h(
+          "div",
+          {
+            className: "gauge-track",
+            role: "meter",
+            "aria-label": `${s.name}: HTML size against Gmail's clip`,
+            "aria-valuemin": 0,
+            "aria-valuemax": clip,
+            "aria-valuenow": size,
+            "aria-valuetext": `${kb(size)} of ${kb(clip)}`,
+          },
+          fill,
+          warnMark,
+          clipMark,
+        );
+        return h(
+          "div",
+          { className: "gauge", "data-level": level, "data-segment": s.name },
+          h("div", { className: "gauge-label" }, h("strong", { text: s.name }), h("span", { text: `${kb(size)} of ${kb(clip)}` })),
+          track,
+        );
+      }),
+      ...(state.segments.length
+        ? [h("p", { className: "gauge-legend", text: `Gmail clips an HTML part over ${kb(clip)} (red line); the checks warn over ${kb(warn)}.` })]
+        : []),
+    );
+
+    const { errors, warnings } = state.counts;
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    $("checks-summary").textContent = state.segments.length
+      ? errors || warnings
+        ? `${plural(errors, "error")}, ${plural(warnings, "warning")}`
+        : "No problems found."
+      : "";
+    $("findings").replaceChildren(...state.findings.map(findingItem));
+  }
+
+  function findingItem(f) {
+    const item = h(
+      "li",
+      { className: `finding ${f.severity}` },
+      h("span", { className: "sev", text: f.severity }),
+      h("span", { className: "code", text: f.code }),
+      h("div", { text: f.message }),
+    );
+    const where = [];
+    if (f.segment) where.push(f.segment);
+    if (f.section) where.push(`section ${f.section}${f.block ? ` (${f.block})` : ""}`);
+    if (f.section && f.anchor) {
+      const segment = f.segment || (state.segments[0] && state.segments[0].name);
+      const label = f.title ? `Show “${f.title}”` : `Show section ${f.section}`;
+      const link = h("a", {
+        href: `/email/${encodeURIComponent(segment)}/html#${encodeURIComponent(f.anchor)}`,
+        className: "goto",
+        "data-anchor": f.anchor,
+        "data-segment": f.segment || "",
+        text: label,
+        onclick: (event) => {
+          event.preventDefault();
+          goToSection(f);
+        },
+      });
+      item.append(h("span", { className: "where" }, `${where.join(" · ")} · `, link));
+    } else if (where.length) {
+      item.append(h("span", { className: "where", text: where.join(" · ") }));
+    }
+    return item;
+  }
+
+  function renderStatus() {
+    if (!state) return;
+    if (state.error) {
+      setStatus(`Compose failed at ${time(state.attempted_at)}`, "error");
+    } else if (state.composed_at) {
+      setStatus(`Composed at ${time(state.composed_at)} in ${Math.round(state.duration_ms)} ms · live`, "live");
+    }
+  }
+
+  function setStatus(text, kind) {
+    const el = $("status");
+    el.textContent = text;
+    el.className = `status ${kind || ""}`;
+  }
+
+  // ---- going to a section -----------------------------------------------------------
+
+  function framesReady() {
+    const frames = [...stage.querySelectorAll("iframe")];
+    return frames.every((f) => f.dataset.loadedSrc === f.getAttribute("src"));
+  }
+
+  function whenFramesReady() {
+    return new Promise((resolve) => {
+      const started = performance.now();
+      const check = () => {
+        if (framesReady() || performance.now() - started > 5000) resolve();
+        else requestAnimationFrame(check);
+      };
+      check();
+    });
+  }
+
+  async function goToSection(f) {
+    const changes = {};
+    if (ui.view !== "html") changes.view = "html";
+    if (f.segment && ui.segment !== "all" && ui.segment !== f.segment) changes.segment = f.segment;
+    if (Object.keys(changes).length) setUi(changes);
+    await whenFramesReady();
+    const frames = [...stage.querySelectorAll("iframe")].filter((fr) => !f.segment || fr.dataset.segment === f.segment);
+    let scrolled = false;
+    for (const frame of frames) {
+      const doc = frame.contentDocument;
+      const target = doc && doc.getElementById(f.anchor);
+      if (!target) continue;
+      if (!scrolled) {
+        const stageBox = stage.getBoundingClientRect();
+        const frameBox = frame.getBoundingClientRect();
+        const top = stage.scrollTop + frameBox.top - stageBox.top + target.getBoundingClientRect().top - 16;
+        const left = stage.scrollLeft + frameBox.left - stageBox.left - 16;
+        stage.scrollTo({ top, left: frameBox.right > stageBox.right || frameBox.left < stageBox.left ? left : stage.scrollLeft, behavior: "smooth" });
+        scrolled = true;
+      }
+      highlight(target);
+    }
+  }
+
+  function highlight(el) {
+    const before = [el.style.outline, el.style.outlineOffset];
+    el.style.outline = "3px solid #f79009";
+    el.style.outlineOffset = "2px";
+    el.dataset.btHighlight = "1";
+    setTimeout(() => {
+      [el.style.outline, el.style.outlineOffset] = before;
+      delete el.dataset.btHighlight;
+    }, 2500);
+  }
+
+  // ---- controls ---------------------------------------------------------------------
+
+  function setUi(changes) {
+    Object.assign(ui, changes);
+    if (state) render();
+  }
+
+  for (const b of document.querySelectorAll("#width-switch button")) b.addEventListener("click", () => setUi({ width: b.dataset.width }));
+  for (const b of document.querySelectorAll("#view-switch button")) b.addEventListener("click", () => setUi({ view: b.dataset.view }));
+  $("dark-toggle").addEventListener("change", (event) => {
+    setUi({ dark: event.target.checked });
+    for (const frame of stage.querySelectorAll("iframe")) {
+      const doc = frame.contentDocument;
+      if (doc && doc.documentElement) doc.documentElement.classList.toggle("bt-dark-sim", ui.dark);
+    }
+  });
+  $("recipient").addEventListener("change", (event) => setUi({ recipient: event.target.value }));
+
+  loadState().then(listen);
+})();
