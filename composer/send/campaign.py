@@ -1,0 +1,235 @@
+"""Campaigns: one sending of one bulletin, and the frozen list of who it goes to.
+
+A campaign is keyed by the bulletin's file stem. Re-running `bulletin send` on the same
+bulletin resumes it: people already in its ledger keep their row (and a `sent` row is
+never sent again); people who joined a chosen segment since are added. If the bulletin's
+content changed after some of it went out, the send is refused instead of quietly
+starting a second campaign to everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from composer.compose.model import Composition
+from composer.errors import BulletinError
+from composer.identity import AddressHasher
+from composer.store import audit
+from composer.store.models import Campaign, Contact, Delivery, SegmentMember, utcnow
+from composer.store.suppressions import suppressed_hashes
+
+_T = cast(Table, Delivery.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    contact_id: int
+    email: str
+    email_hash: str
+    segment: str
+
+
+@dataclass
+class SegmentCount:
+    segment: str
+    members: int = 0
+    suppressed: int = 0
+    in_earlier_segment: int = 0  # already counted in a segment listed before this one
+
+    @property
+    def recipients(self) -> int:
+        return self.members - self.suppressed - self.in_earlier_segment
+
+
+@dataclass
+class Audience:
+    """Who a send would reach right now: segment members, once each, minus suppressions."""
+
+    candidates: list[Candidate]
+    counts: dict[str, SegmentCount] = field(default_factory=dict)
+
+
+class ContentChanged(BulletinError):
+    """The bulletin changed after part of its campaign was sent."""
+
+    exit_code = 1
+
+
+def audience(session: Session, hasher: AddressHasher, segments: Sequence[str]) -> Audience:
+    """Members of `segments` (a person in several goes with the first listed), minus
+    suppressions under the current or an older key."""
+    order = {name: i for i, name in enumerate(segments)}
+    rows: list[tuple[int, str, str]] = [
+        (int(r[0]), r[1], r[2])
+        for r in session.execute(
+            select(SegmentMember.contact_id, SegmentMember.segment, Contact.email)
+            .join(Contact, Contact.id == SegmentMember.contact_id)
+            .where(SegmentMember.segment.in_(list(segments)))
+        )
+    ]
+    rows.sort(key=lambda r: (order[r[1]], r[0]))
+    counts = {name: SegmentCount(name) for name in segments}
+    chosen: dict[int, tuple[str, str]] = {}
+    for contact_id, segment, email in rows:
+        counts[segment].members += 1
+        if contact_id in chosen:
+            counts[segment].in_earlier_segment += 1
+        elif email:
+            chosen[contact_id] = (segment, email)
+    hashes: dict[int, list[str]] = {
+        cid: hasher.candidates(email) for cid, (_, email) in chosen.items()
+    }
+    blocked = suppressed_hashes(session, (h for hs in hashes.values() for h in hs))
+    candidates: list[Candidate] = []
+    for contact_id, (segment, email) in chosen.items():
+        keyed = hashes[contact_id]
+        if blocked and any(h in blocked for h in keyed):
+            counts[segment].suppressed += 1
+            continue
+        candidates.append(Candidate(contact_id, email, keyed[0], segment))
+    candidates.sort(key=lambda c: (order[c.segment], c.contact_id))
+    return Audience(candidates, counts)
+
+
+def find_campaign(session: Session, key: str, content_hash: str | None = None) -> Campaign | None:
+    """The campaign for this bulletin and content, else the latest one for the bulletin."""
+    if content_hash is not None:
+        exact = session.scalars(
+            select(Campaign).where(Campaign.key == key, Campaign.content_hash == content_hash)
+        ).first()
+        if exact is not None:
+            return exact
+    return session.scalars(
+        select(Campaign).where(Campaign.key == key).order_by(Campaign.id.desc())
+    ).first()
+
+
+def gone_out(session: Session, campaign_id: int) -> int:
+    """Rows that were or may have been sent (sent, in flight, unknown)."""
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(_T)
+            .where(
+                _T.c.campaign_id == campaign_id, _T.c.state.in_(("sent", "in_flight", "unknown"))
+            )
+        )
+        or 0
+    )
+
+
+def check_content(session: Session, campaign: Campaign | None, composition: Composition) -> bool:
+    """Whether `campaign` may carry this composition. Raises ContentChanged when part of it
+    went out with other content; returns True when the campaign should adopt the new
+    content (nothing went out yet)."""
+    if campaign is None or campaign.content_hash == composition.content_hash:
+        return False
+    out = gone_out(session, campaign.id)
+    if out == 0:
+        return True
+    raise ContentChanged(
+        f"bulletin '{composition.key}' has changed since campaign #{campaign.id} started "
+        f"({out} recipients were or may have been sent the earlier version; content "
+        f"{campaign.content_hash[:12]} → {composition.content_hash[:12]}). Sending it under the "
+        "same campaign would mix versions, and a new campaign would go to everyone again. "
+        f"To finish campaign #{campaign.id}, restore the bulletin as it was. To send the "
+        f"changed bulletin to everyone as a new campaign (a correction, say), save it under a "
+        f"new file name, e.g. bulletins/{composition.key}-v2.yaml."
+    )
+
+
+def open_campaign(
+    session: Session,
+    composition: Composition,
+    segments: Sequence[str],
+    transport: str,
+    operator: str,
+) -> tuple[Campaign, bool]:
+    """Create the campaign or resume it; returns (campaign, created)."""
+    campaign = find_campaign(session, composition.key, composition.content_hash)
+    subject = (
+        next(iter(composition.renders.values())).envelope.subject if composition.renders else ""
+    )
+    if campaign is not None and check_content(session, campaign, composition):
+        audit.record(
+            session,
+            "campaign-update",
+            detail={
+                "campaign_id": campaign.id,
+                "key": campaign.key,
+                "old_content_hash": campaign.content_hash,
+                "content_hash": composition.content_hash,
+                "why": "content changed before anything was sent",
+            },
+        )
+        campaign.content_hash = composition.content_hash
+        campaign.subject = subject[:300]
+    if campaign is None:
+        campaign = Campaign(
+            key=composition.key,
+            content_hash=composition.content_hash,
+            subject=subject[:300],
+            segments=list(segments),
+            transport=transport,
+            operator=operator[:100],
+            status="open",
+        )
+        session.add(campaign)
+        session.flush()
+        audit.record(
+            session,
+            "campaign-create",
+            detail={
+                "campaign_id": campaign.id,
+                "key": campaign.key,
+                "content_hash": campaign.content_hash,
+                "segments": list(segments),
+                "transport": transport,
+            },
+        )
+        return campaign, True
+    merged = list(campaign.segments) + [s for s in segments if s not in campaign.segments]
+    if merged != list(campaign.segments):
+        campaign.segments = merged
+    if campaign.status == "complete":
+        campaign.status = "open"
+        campaign.finished_at = None
+    return campaign, False
+
+
+def existing_hashes(session: Session, campaign_id: int) -> set[str]:
+    return set(session.scalars(select(_T.c.email_hash).where(_T.c.campaign_id == campaign_id)))
+
+
+def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) -> int:
+    """Add a pending ledger row for each candidate not yet in the campaign. Returns how many.
+
+    One executemany (SQLAlchemy Core), so 100,000 people are a few bulk statements, not
+    100,000 ORM objects.
+    """
+    known = existing_hashes(session, campaign_id)
+    now = utcnow()
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "contact_id": c.contact_id,
+            "email": c.email,
+            "email_hash": c.email_hash,
+            "segment": c.segment,
+            "state": "pending",
+            "attempts": 0,
+            "updated_at": now,
+        }
+        for c in candidates
+        if c.email_hash not in known
+    ]
+    for start in range(0, len(rows), 10_000):
+        session.execute(insert(_T), rows[start : start + 10_000])
+    return len(rows)

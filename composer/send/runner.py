@@ -1,0 +1,496 @@
+"""Drive a send: plan it, confirm it, then batch through the ledger and a transport.
+
+Two phases, like compose: `plan_send` reads everything and changes nothing (this is what
+--dry-run shows and what the confirmation prompt summarizes); `send_bulletin` then opens
+or resumes the campaign, freezes its recipients, and sends batch by batch, committing the
+ledger before each batch goes out and again with its answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from composer.compose.model import Composition
+from composer.errors import ChecksFailed, InputError, TransportAuthError
+from composer.identity import AddressHasher
+from composer.send import ledger
+from composer.send.campaign import audience, check_content, find_campaign, freeze, open_campaign
+from composer.send.prepare import RecipientPreparer
+from composer.send.transports import make_transport
+from composer.send.transports.base import Batch, PreparedRecipient, Status, Transport
+from composer.store import audit
+from composer.store.db import Store, current_actor
+from composer.workspace import Workspace
+
+
+class Progress(Protocol):
+    """Where a send reports how far it has got (the CLI draws a rich progress bar)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass
+class SegmentPlan:
+    segment: str
+    members: int
+    suppressed: int
+    in_earlier_segment: int
+    recipients: int  # after suppressions, once per person
+    already_sent: int
+    unknown: int
+    to_send: int  # what this run would send
+    html_bytes: int | None
+
+
+@dataclass
+class SendPlan:
+    """What a send would do, computed without changing anything."""
+
+    key: str
+    subject: str
+    from_: str
+    transport: str
+    segments: list[SegmentPlan]
+    warnings: list[str]
+    campaign_id: int | None
+    retry_unknown: bool
+    test_to: str | None = None
+
+    @property
+    def to_send(self) -> int:
+        return sum(s.to_send for s in self.segments)
+
+    @property
+    def unknown(self) -> int:
+        return sum(s.unknown for s in self.segments)
+
+    @property
+    def already_sent(self) -> int:
+        return sum(s.already_sent for s in self.segments)
+
+
+@dataclass
+class SendSummary:
+    """What a send did (or, for a dry run, would do)."""
+
+    key: str
+    transport: str
+    plan: SendPlan
+    campaign_id: int | None = None
+    dry_run: bool = False
+    test: bool = False
+    aborted: bool = False
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0  # this run's batches whose outcome is not known
+    recovered: int = 0  # rows left in flight by an earlier crash, now unknown
+    skipped: int = 0  # suppressed or erased after the campaign started
+    added: int = 0  # recipients newly frozen into the campaign
+    totals: dict[str, int] = field(default_factory=dict)  # the whole campaign, by state
+    requests: int = 0
+    elapsed: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # distinct failure reasons, this run
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.failed + self.unknown
+
+    @property
+    def rate(self) -> float:
+        return self.attempted / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def unknown_total(self) -> int:
+        return self.totals.get("unknown", 0)
+
+
+RETRY_UNKNOWN_HELP = (
+    "'unknown' means the request went out but no answer came back (a timeout or a crash), "
+    "so those people may or may not have the email. They are not sent again unless you run "
+    "the same command with --retry-unknown, which sends to them again and may give some a "
+    "second copy."
+)
+
+
+def _segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:
+    known = list(composition.renders)
+    if not segments:
+        return known
+    chosen: list[str] = []
+    for name in segments:
+        if name not in composition.renders:
+            raise InputError(
+                f"segment '{name}' is not one this bulletin goes to (it goes to: {', '.join(known)})"
+            )
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def _transport_name(workspace: Workspace, transport: str | Transport | None) -> str:
+    if isinstance(transport, Transport):
+        return transport.name
+    return transport or workspace.config.send.transport or "outbox"
+
+
+def plan_send(
+    workspace: Workspace,
+    composition: Composition,
+    segments: Sequence[str] | None = None,
+    transport: str | Transport | None = None,
+    *,
+    retry_unknown: bool = False,
+    test_to: str | None = None,
+    store: Store | None = None,
+) -> SendPlan:
+    """Who would get what: read-only (the store is opened, and migrated if new)."""
+    chosen = _segments(composition, segments)
+    name = _transport_name(workspace, transport)
+    own_store = store is None
+    store = store or Store(workspace.database_url())
+    try:
+        hasher = AddressHasher(workspace.secret_keys())
+        with store.session() as session:
+            who = audience(session, hasher, chosen)
+            campaign = find_campaign(session, composition.key, composition.content_hash)
+            if campaign is not None and test_to is None:
+                check_content(session, campaign, composition)
+            by_state: dict[tuple[str, str], int] = {}
+            sendable: dict[str, int] = {}
+            in_ledger: set[str] = set()
+            if campaign is not None and campaign.content_hash == composition.content_hash:
+                by_state = ledger.segment_state_counts(session, campaign.id)
+                states = ledger.sendable_states(retry_unknown)
+                if retry_unknown:
+                    states = (*states, ledger.IN_FLIGHT)
+                sendable = ledger.sendable_counts(session, campaign.id, states)
+                from composer.send.campaign import existing_hashes
+
+                in_ledger = existing_hashes(session, campaign.id)
+            else:
+                campaign = None
+        new_by_segment: dict[str, int] = {}
+        for c in who.candidates:
+            if c.email_hash not in in_ledger:
+                new_by_segment[c.segment] = new_by_segment.get(c.segment, 0) + 1
+        plans = []
+        for seg in chosen:
+            count = who.counts[seg]
+            unknown = by_state.get((seg, "unknown"), 0) + by_state.get((seg, "in_flight"), 0)
+            plans.append(
+                SegmentPlan(
+                    segment=seg,
+                    members=count.members,
+                    suppressed=count.suppressed,
+                    in_earlier_segment=count.in_earlier_segment,
+                    recipients=count.recipients,
+                    already_sent=by_state.get((seg, "sent"), 0),
+                    unknown=unknown,
+                    to_send=1 if test_to else sendable.get(seg, 0) + new_by_segment.get(seg, 0),
+                    html_bytes=composition.report.sizes.get(seg),
+                )
+            )
+        envelope = next(iter(composition.renders.values())).envelope
+        return SendPlan(
+            key=composition.key,
+            subject=("[TEST] " if test_to else "") + envelope.subject,
+            from_=f"{envelope.from_name} <{envelope.from_email}>",
+            transport=name,
+            segments=plans,
+            warnings=[f.message for f in composition.report.warnings],
+            campaign_id=campaign.id if campaign is not None else None,
+            retry_unknown=retry_unknown,
+            test_to=test_to,
+        )
+    finally:
+        if own_store:
+            store.close()
+
+
+@contextlib.contextmanager
+def campaign_lock(workspace: Workspace, key: str) -> Iterator[None]:
+    """One send per bulletin at a time on this machine; a second one is refused."""
+    folder = workspace.state_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path: Path = folder / f"send-{key}.lock"
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another 'bulletin send' of '{key}' is running on this machine; wait for it "
+                "to finish (its progress is in the ledger: bulletin campaigns)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class _Pacer:
+    """Caps messages per second (--rate) by sleeping before a batch that would be early."""
+
+    def __init__(self, rate: float | None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate = rate or 0.0
+        self._sleep = sleep
+        self._start = time.monotonic()
+        self._count = 0
+
+    def before(self, count: int) -> None:
+        if self.rate <= 0:
+            return
+        due = self._start + self._count / self.rate
+        now = time.monotonic()
+        if due > now:
+            self._sleep(due - now)
+        self._count += count
+
+
+def send_bulletin(
+    workspace: Workspace,
+    composition: Composition,
+    segments: Sequence[str] | None = None,
+    transport: str | Transport | None = None,
+    *,
+    yes: bool = True,
+    dry_run: bool = False,
+    test_to: str | None = None,
+    retry_unknown: bool = False,
+    rate: float | None = None,
+    confirm: Callable[[SendPlan], bool] | None = None,
+    progress: Progress | None = None,
+    store: Store | None = None,
+) -> SendSummary:
+    """Send `composition` to its segments (or the chosen ones) and return a summary.
+
+    `transport` is a name ("sendgrid", "smtp", "outbox") or a ready `Transport`; None uses
+    bulletin.toml's. With `yes=False`, `confirm(plan)` must return True or nothing is sent.
+    """
+    if composition.report.errors:
+        raise ChecksFailed(
+            f"compose found {len(composition.report.errors)} error(s) in '{composition.key}'; "
+            "nothing was sent. Run 'bulletin check' to see them and fix the bulletin first."
+        )
+    chosen = _segments(composition, segments)
+    name = _transport_name(workspace, transport)
+    own_store = store is None
+    store = store or Store(workspace.database_url())
+    try:
+        plan = plan_send(
+            workspace, composition, chosen, name, retry_unknown=retry_unknown, test_to=test_to, store=store
+        )
+        summary = SendSummary(key=composition.key, transport=name, plan=plan, campaign_id=plan.campaign_id)
+        if dry_run:
+            summary.dry_run = True
+            return summary
+        if not yes and (confirm is None or not confirm(plan)):
+            summary.aborted = True
+            return summary
+        engine = transport if isinstance(transport, Transport) else make_transport(name, workspace)
+        summary.transport = engine.describe()
+        if test_to:
+            return _send_tests(workspace, composition, chosen, engine, test_to, summary, store)
+        with campaign_lock(workspace, composition.key):
+            return _send_campaign(
+                workspace, composition, chosen, engine, summary, store,
+                retry_unknown=retry_unknown, rate=rate, progress=progress,
+            )  # fmt: skip
+    finally:
+        if own_store:
+            store.close()
+
+
+def _send_tests(
+    workspace: Workspace,
+    composition: Composition,
+    segments: list[str],
+    engine: Transport,
+    address: str,
+    summary: SendSummary,
+    store: Store,
+) -> SendSummary:
+    """One copy per segment to `address`, '[TEST] ' before the subject, outside the ledger."""
+    summary.test = True
+    preparer = RecipientPreparer(workspace, campaign_id=0)
+    started = time.monotonic()
+    statuses: dict[str, str] = {}
+    with engine:
+        for segment in segments:
+            recipient: PreparedRecipient = preparer.prepare(0, address, 0)
+            batch = Batch(
+                campaign_id=0,
+                campaign_key=composition.key,
+                batch_id=f"{segment}-{uuid.uuid4().hex[:8]}",
+                render=composition.renders[segment],
+                recipients=[recipient],
+                subject_prefix="[TEST] ",
+            )
+            (outcome,) = engine.send(batch)
+            statuses[segment] = outcome.status.value
+            _count(summary, outcome.status, outcome.error)
+    summary.elapsed = time.monotonic() - started
+    summary.requests = engine.stats.requests
+    summary.notes.extend(engine.stats.notes)
+    with store.session() as session:
+        audit.record(
+            session,
+            "send-test",
+            subject_hash=AddressHasher(workspace.secret_keys()).hash(address),
+            detail={"key": composition.key, "transport": engine.name, "segments": statuses},
+        )
+    return summary
+
+
+def _count(summary: SendSummary, status: Status, error: str | None, n: int = 1) -> None:
+    if status is Status.SENT:
+        summary.sent += n
+    elif status is Status.FAILED:
+        summary.failed += n
+    else:
+        summary.unknown += n
+    if error and error not in summary.errors and len(summary.errors) < 10:
+        summary.errors.append(error)
+
+
+def _send_campaign(
+    workspace: Workspace,
+    composition: Composition,
+    segments: list[str],
+    engine: Transport,
+    summary: SendSummary,
+    store: Store,
+    *,
+    retry_unknown: bool,
+    rate: float | None,
+    progress: Progress | None,
+) -> SendSummary:
+    hasher = AddressHasher(workspace.secret_keys())
+    started = time.monotonic()
+    with store.session() as session:
+        who = audience(session, hasher, segments)
+        campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
+        campaign_id = campaign.id
+        summary.recovered = ledger.recover_in_flight(session, campaign_id)
+        summary.added = freeze(session, campaign_id, who.candidates)
+        summary.skipped = ledger.skip_unsendable(session, campaign_id)
+        states = ledger.sendable_states(retry_unknown)
+        total = sum(ledger.sendable_counts(session, campaign_id, states).values())
+        audit.record(
+            session,
+            "send-start",
+            detail={
+                "campaign_id": campaign_id,
+                "key": composition.key,
+                "created": created,
+                "segments": segments,
+                "transport": engine.name,
+                "to_send": total,
+                "recovered_unknown": summary.recovered,
+                "retry_unknown": retry_unknown,
+            },
+        )
+    summary.campaign_id = campaign_id
+    del who
+    preparer = RecipientPreparer(workspace, campaign_id)
+    rate = rate if rate is not None else (workspace.config.send.rate or None)
+    size = min(engine.max_batch, workspace.config.send.batch_size)
+    if rate:
+        size = max(1, min(size, int(rate)))
+    pacer = _Pacer(rate)
+    if progress is not None:
+        progress.start(total)
+    try:
+        with engine:
+            for segment in segments:
+                render = composition.renders[segment]
+                after = 0
+                while True:
+                    batch_id = uuid.uuid4().hex
+                    with store.session() as session:
+                        rows = ledger.next_rows(session, campaign_id, segment, states, after, size)
+                        if not rows:
+                            break
+                        after = rows[-1].id
+                        claimed = ledger.claim(session, [r.id for r in rows], batch_id, states)
+                    rows = [r for r in rows if r.id in claimed]
+                    if not rows:
+                        continue
+                    recipients = [
+                        preparer.prepare(
+                            r.id, r.email, r.contact_id,
+                            first_name=r.first_name, name=r.name, organisation=r.organisation,
+                        )
+                        for r in rows
+                    ]  # fmt: skip
+                    batch = Batch(campaign_id, composition.key, batch_id, render, recipients)
+                    pacer.before(len(recipients))
+                    try:
+                        outcomes = engine.send(batch)
+                    except TransportAuthError:
+                        with store.session() as session:
+                            ledger.release(session, batch_id, state=ledger.PENDING)
+                        raise
+                    except BaseException as exc:
+                        with store.session() as session:
+                            ledger.release(
+                                session, batch_id, state=ledger.UNKNOWN,
+                                error=f"interrupted while in flight ({exc.__class__.__name__})",
+                            )  # fmt: skip
+                        raise
+                    with store.session() as session:
+                        ledger.record(session, batch_id, outcomes)
+                    for outcome in outcomes:
+                        _count(summary, outcome.status, outcome.error)
+                    if progress is not None:
+                        progress.advance(len(outcomes))
+    finally:
+        if progress is not None:
+            progress.finish()
+        summary.elapsed = time.monotonic() - started
+        summary.requests = engine.stats.requests
+        summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
+        _finish(store, summary, campaign_id, engine.name)
+    return summary
+
+
+def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str) -> None:
+    """Totals, the campaign's status, and the audit entry (counts only, no addresses)."""
+    from composer.store.models import Campaign, utcnow
+
+    with store.session() as session:
+        totals = ledger.state_counts(session, campaign_id)
+        summary.totals = totals
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is not None:
+            everyone_sent = sum(totals.values()) == totals.get("sent", 0)
+            campaign.status = "complete" if everyone_sent else "open"
+            campaign.finished_at = utcnow() if everyone_sent else None
+        audit.record(
+            session,
+            "send",
+            detail={
+                "campaign_id": campaign_id,
+                "key": summary.key,
+                "transport": transport,
+                "sent": summary.sent,
+                "failed": summary.failed,
+                "unknown": summary.unknown,
+                "recovered_unknown": summary.recovered,
+                "skipped": summary.skipped,
+                "totals": totals,
+                "requests": summary.requests,
+                "seconds": round(summary.elapsed, 3),
+            },
+        )

@@ -1,0 +1,53 @@
+"""The outbox: one `.eml` file per recipient, for the demo and for review before a send.
+
+Files go to `<outbox>/<campaign key>/`, named by segment and ledger row, and each is
+written to a temporary name and renamed into place, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer.send.message import MessageFactory
+from composer.send.transports.base import Batch, Outcome, Status, Transport
+
+
+class OutboxTransport(Transport):
+    name = "outbox"
+    max_batch = 1000
+    delivers = False
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self._factories: dict[tuple[str, str, str], MessageFactory] = {}
+
+    def describe(self) -> str:
+        return f"outbox (files in {self.folder})"
+
+    def _factory(self, batch: Batch) -> MessageFactory:
+        key = (batch.campaign_key, batch.render.segment, batch.subject_prefix)
+        factory = self._factories.get(key)
+        if factory is None or factory.render is not batch.render:
+            factory = MessageFactory(batch.render, subject_prefix=batch.subject_prefix)
+            self._factories[key] = factory
+        return factory
+
+    def _send_batch(self, batch: Batch) -> list[Outcome]:
+        factory = self._factory(batch)
+        folder = self.folder / batch.campaign_key
+        folder.mkdir(parents=True, exist_ok=True)
+        self.stats.requests += 1
+        outcomes: list[Outcome] = []
+        for recipient in batch.recipients:
+            data, message_id = factory.build(recipient.email, recipient.substitutions, recipient.headers)
+            if batch.campaign_id:
+                name = f"{batch.render.segment}-{recipient.key:08d}.eml"
+            else:
+                name = f"test-{batch.render.segment}-{batch.batch_id}.eml"
+            target = folder / name
+            tmp = folder / f".{name}.tmp"
+            tmp.write_bytes(data)
+            tmp.replace(target)
+            outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
+        return outcomes

@@ -1,0 +1,258 @@
+"""SendGrid v3 `mail/send` through the official `sendgrid` client, one request per batch.
+
+One request carries up to 1000 personalizations, one recipient each (SendGrid counts
+every recipient against its limit of 1000), never the same address twice (the API
+answers 400). Each personalization holds that person's `substitutions` (the compose merge
+tokens), `headers` (List-Unsubscribe, RFC 8058) and `custom_args` (campaign and contact
+ids, which come back on every Event Webhook event).
+
+What an answer means for the ledger:
+- 202 (or 200 in sandbox mode): accepted. The `X-Message-Id` is the request's id; SendGrid's
+  per-recipient `sg_message_id` starts with it.
+- 401/403: `TransportAuthError`; the run stops and nothing in the batch is marked sent.
+- 429: wait until `X-RateLimit-Reset` (SendGrid sends no Retry-After), a bounded number
+  of times.
+- 5xx, a refused connection, or a timeout while connecting or sending the request:
+  nothing can have been accepted, so retry with exponential backoff and jitter, bounded,
+  then mark the batch failed.
+- A timeout or a dropped connection after the whole request was sent: SendGrid may have
+  accepted it, so the batch is `unknown` and is not resent without --retry-unknown.
+- 400 and other 4xx: failed, with SendGrid's `errors[].message` and `field`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import time
+import urllib.error
+from collections.abc import Callable
+from typing import Any
+
+from composer.errors import ConfigError, TransportAuthError, TransportError
+from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Status, Transport
+from composer.workspace import Workspace
+
+PROVIDER = "SendGrid"
+DEFAULT_HOST = "https://api.sendgrid.com"
+ENV_API_KEY = "SENDGRID_API_KEY"
+ENV_API_HOST = "BULLETIN_SENDGRID_API_HOST"
+MAX_PERSONALIZATIONS = 1000  # and 1000 recipients in all, per request
+MAX_ARGS_BYTES = 10_000  # substitutions and custom_args, each, per personalization
+
+
+def _body_text(body: Any) -> str:
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    return "" if body is None else str(body)
+
+
+def describe_errors(body: str) -> str:
+    """SendGrid's `{"errors":[{"message","field"}]}` as one readable line."""
+    try:
+        errors = json.loads(body).get("errors") or []
+    except (ValueError, AttributeError):
+        return body.strip()[:500]
+    parts = []
+    for err in errors:
+        if not isinstance(err, dict):
+            continue
+        text = str(err.get("message") or "").strip()
+        if err.get("field"):
+            text += f" (field {err['field']})"
+        parts.append(text)
+    return "; ".join(parts) or body.strip()[:500]
+
+
+def _json_size(mapping: dict[str, str]) -> int:
+    """Bytes of `mapping` as compact JSON; a cheap upper bound first, exact only near the limit."""
+    rough = 2 + sum(len(k) + 2 * len(v.encode("utf-8")) + 8 for k, v in mapping.items())
+    if rough <= MAX_ARGS_BYTES:
+        return rough
+    return len(json.dumps(mapping, separators=(",", ":")).encode("utf-8"))
+
+
+class SendGridTransport(Transport):
+    name = "sendgrid"
+    max_batch = MAX_PERSONALIZATIONS
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        host: str = DEFAULT_HOST,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        asm_group_id: int | None = None,
+        sandbox_mode: bool = False,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_rate_limit_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        if not api_key:
+            raise ConfigError(f"{ENV_API_KEY} is not set; the sendgrid transport needs an API key")
+        if not host.startswith(("https://", "http://")):
+            raise ConfigError(f"{ENV_API_HOST}: '{host}' is not an http(s) URL")
+        from sendgrid import SendGridAPIClient
+
+        self.host = host.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.asm_group_id = asm_group_id
+        self.sandbox_mode = sandbox_mode
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._client = SendGridAPIClient(api_key=api_key, host=self.host)
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace, **overrides: Any) -> SendGridTransport:
+        settings = workspace.config.sendgrid
+        options: dict[str, Any] = {
+            "host": workspace.env.get(ENV_API_HOST) or DEFAULT_HOST,
+            "timeout": settings.timeout,
+            "max_retries": settings.max_retries,
+            "asm_group_id": settings.asm_group_id,
+            "sandbox_mode": settings.sandbox_mode,
+        }
+        options.update(overrides)
+        return cls(workspace.env.get(ENV_API_KEY, ""), **options)
+
+    def describe(self) -> str:
+        extra = " (sandbox mode: nothing is delivered)" if self.sandbox_mode else ""
+        return f"sendgrid ({self.host}){extra}"
+
+    # -- build payload -------------------------------------------------------------------
+
+    def build_payload(self, batch: Batch, recipients: list[PreparedRecipient]) -> dict[str, Any]:
+        """The v3 mail/send body. Built as plain JSON data: the `Mail` helper's
+        `add_personalization` inserts at index 0 and does not enforce the limits."""
+        envelope = batch.render.envelope
+        campaign = str(batch.campaign_id)
+        payload: dict[str, Any] = {
+            "personalizations": [
+                {
+                    "to": [{"email": r.email}],
+                    "substitutions": r.substitutions,
+                    "headers": r.headers,
+                    "custom_args": {"campaign_id": campaign, "contact_id": str(r.contact_id)},
+                }
+                for r in recipients
+            ],
+            "from": {"email": envelope.from_email, "name": envelope.from_name},
+            "subject": batch.subject_prefix + envelope.subject,
+            # text/plain must come before text/html (SendGrid rejects the other order).
+            "content": [
+                {"type": "text/plain", "value": batch.render.text},
+                {"type": "text/html", "value": batch.render.html},
+            ],
+        }
+        if envelope.reply_to:
+            payload["reply_to"] = {"email": envelope.reply_to}
+        if envelope.list_id:
+            payload["headers"] = {"List-Id": f"<{envelope.list_id}>"}
+        if self.asm_group_id is not None:
+            payload["asm"] = {"group_id": self.asm_group_id}
+        if self.sandbox_mode:
+            payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        return payload
+
+    # -- send ----------------------------------------------------------------------------
+
+    def _send_batch(self, batch: Batch) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        sendable: list[PreparedRecipient] = []
+        for r in batch.recipients:
+            if _json_size(r.substitutions) > MAX_ARGS_BYTES:
+                outcomes.append(
+                    Outcome(r.key, Status.FAILED, error="merge values over SendGrid's 10,000-byte substitutions limit")
+                )
+            else:
+                sendable.append(r)
+        if not sendable:
+            return outcomes
+        status, message_id, error = self._post(self.build_payload(batch, sendable))
+        if status is Status.SENT and self.sandbox_mode:
+            note = "SendGrid sandbox mode: the request was valid and nothing was delivered"
+            if note not in self.stats.notes:
+                self.stats.notes.append(note)
+            outcomes.extend(Outcome(r.key, Status.FAILED, error=note) for r in sendable)
+        else:
+            outcomes.extend(Outcome(r.key, status, message_id=message_id, error=error) for r in sendable)
+        return outcomes
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter (AWS architecture blog, 'Exponential Backoff and Jitter')."""
+        ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+    def _rate_limit_wait(self, headers: Any) -> float:
+        reset = None
+        if headers is not None:
+            try:
+                reset = float(headers.get("X-RateLimit-Reset"))
+            except (TypeError, ValueError):
+                reset = None
+        wait = (reset - self._clock()) if reset is not None else self.backoff_base
+        return min(max(wait, 0.05), self.max_rate_limit_wait)
+
+    def _post(self, payload: dict[str, Any]) -> tuple[Status, str | None, str | None]:
+        """POST with the retry policy above: (status, message id, error)."""
+        from python_http_client.exceptions import HTTPError
+
+        attempt = 0
+        rate_waits = 0
+        while True:
+            self.stats.requests += 1
+            try:
+                response = self._client.client.mail.send.post(request_body=payload, timeout=self.timeout)
+            except HTTPError as exc:
+                status = int(exc.status_code)
+                body = _body_text(exc.body)
+                if status in (401, 403):
+                    raise TransportAuthError(
+                        "the SendGrid API key was refused; check SENDGRID_API_KEY (it needs the "
+                        "Mail Send permission). Nothing in this batch was marked sent",
+                        provider=PROVIDER,
+                        status=status,
+                        body=body,
+                    ) from None
+                if status == 429:
+                    self.stats.rate_limited += 1
+                    if rate_waits >= self.max_retries:
+                        return Status.FAILED, None, f"{PROVIDER} HTTP 429: still rate limited after {rate_waits} waits"
+                    rate_waits += 1
+                    self._sleep(self._rate_limit_wait(getattr(exc, "headers", None)))
+                    continue
+                reason = f"{PROVIDER} HTTP {status}: {describe_errors(body)}"
+                if status < 500:
+                    return Status.FAILED, None, reason
+            except urllib.error.URLError as exc:
+                # urllib wraps only errors raised while connecting and sending the request:
+                # SendGrid cannot have accepted a request it did not receive whole.
+                reason = f"{PROVIDER}: could not send the request to {self.host}: {exc.reason}"
+            except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as exc:
+                # The request went out and the answer did not come back.
+                return (
+                    Status.UNKNOWN,
+                    None,
+                    f"{PROVIDER}: no answer after the request was sent ({exc.__class__.__name__}: {exc}); "
+                    "SendGrid may or may not have accepted it",
+                )
+            else:
+                status = int(response.status_code)
+                if status in (200, 202):
+                    message_id = response.headers.get("X-Message-Id") if response.headers else None
+                    return Status.SENT, message_id, None
+                raise TransportError("unexpected answer", provider=PROVIDER, status=status, body=_body_text(response.body))
+            if attempt >= self.max_retries:
+                return Status.FAILED, None, f"{reason} (gave up after {attempt + 1} attempts)"
+            self.stats.retries += 1
+            self._sleep(self._backoff(attempt))
+            attempt += 1

@@ -1,0 +1,252 @@
+"""SMTP through one reused connection (smtplib), with STARTTLS or implicit TLS and auth.
+
+Settings come from `BULLETIN_SMTP_URL` when set (`smtp://user:pass@host:port`,
+`smtps://...` for implicit TLS, `?starttls=true` to upgrade), else from `[smtp]` in
+bulletin.toml with the password in the environment variable named by `password_env`.
+Each recipient's message is the composed MIME with that person's merge values and
+List-Unsubscribe headers (see `composer.send.message`). `per_domain_rate` caps messages
+per second to a domain and its subdomains, because many practices share nhs.net.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from composer.errors import ConfigError, TransportAuthError, TransportError
+from composer.send.message import MessageFactory
+from composer.send.transports.base import Batch, Outcome, Status, Transport
+from composer.workspace import Workspace
+
+PROVIDER = "SMTP"
+ENV_SMTP_URL = "BULLETIN_SMTP_URL"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    per_domain_rate: dict[str, float] = field(default_factory=dict)
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """`smtp://user:pass@host:port?starttls=true` or `smtps://user:pass@host:port`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(
+            f"{ENV_SMTP_URL} must look like smtp://user:pass@host:port, smtps://... or "
+            "smtp://host:587?starttls=true"
+        )
+    query = parse_qs(parts.query)
+    starttls = query.get("starttls", ["false"])[0].lower() in _TRUE
+    security: Literal["none", "starttls", "ssl"]
+    if parts.scheme == "smtps":
+        security = "ssl"
+    elif starttls:
+        security = "starttls"
+    else:
+        security = "none"
+    try:
+        port = parts.port or (465 if security == "ssl" else 25)
+    except ValueError:
+        raise ConfigError(f"{ENV_SMTP_URL}: the port is not a number") from None
+    timeout = float(query.get("timeout", ["30"])[0])
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port,
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        timeout=timeout,
+    )
+
+
+def smtp_config(workspace: Workspace) -> SmtpConfig:
+    """The SMTP settings: the environment URL first, then `[smtp]` in bulletin.toml."""
+    settings = workspace.config.smtp
+    rates = dict(settings.per_domain_rate) if settings else {}
+    url = workspace.env.get(ENV_SMTP_URL)
+    if url:
+        config = parse_smtp_url(url)
+        return SmtpConfig(**{**config.__dict__, "per_domain_rate": rates})
+    if settings is None:
+        raise ConfigError(f"the smtp transport needs [smtp] in bulletin.toml or {ENV_SMTP_URL}")
+    password = None
+    if settings.password_env:
+        password = workspace.env.get(settings.password_env)
+        if password is None:
+            raise ConfigError(
+                f"[smtp] password_env names {settings.password_env}, which is not set in the environment"
+            )
+    return SmtpConfig(
+        host=settings.host,
+        port=settings.port,
+        security=settings.security,
+        username=settings.username,
+        password=password,
+        timeout=settings.timeout,
+        per_domain_rate=rates,
+    )
+
+
+class DomainThrottle:
+    """At most `rate` messages per second to each listed domain (and its subdomains)."""
+
+    def __init__(
+        self,
+        rates: dict[str, float],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rates = {d.lower().strip("."): r for d, r in rates.items() if r > 0}
+        self._next: dict[str, float] = {}
+        self._sleep = sleep
+        self._clock = clock
+
+    def domain_for(self, address: str) -> str | None:
+        domain = address.rpartition("@")[2].lower()
+        for listed in self._rates:
+            if domain == listed or domain.endswith("." + listed):
+                return listed
+        return None
+
+    def wait(self, address: str) -> None:
+        if not self._rates:
+            return
+        listed = self.domain_for(address)
+        if listed is None:
+            return
+        now = self._clock()
+        due = max(now, self._next.get(listed, now))
+        if due > now:
+            self._sleep(due - now)
+        self._next[listed] = due + 1.0 / self._rates[listed]
+
+
+class SmtpTransport(Transport):
+    name = "smtp"
+    max_batch = 1000
+
+    def __init__(self, config: SmtpConfig, *, throttle: DomainThrottle | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.throttle = throttle or DomainThrottle(config.per_domain_rate)
+        self._conn: smtplib.SMTP | None = None
+        self._factories: dict[tuple[str, str, str], MessageFactory] = {}
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace) -> SmtpTransport:
+        return cls(smtp_config(workspace))
+
+    def describe(self) -> str:
+        c = self.config
+        return f"smtp ({c.host}:{c.port}, {c.security})"
+
+    def open(self) -> None:
+        self._connect()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        where = f"{c.host}:{c.port}"
+        try:
+            conn: smtplib.SMTP
+            if c.security == "ssl":
+                conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=ssl.create_default_context())
+            else:
+                conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+                if c.security == "starttls":
+                    conn.ehlo()
+                    conn.starttls(context=ssl.create_default_context())
+            conn.ehlo()
+            if c.username:
+                conn.login(c.username, c.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportAuthError(
+                f"the SMTP server at {where} refused the username and password; check "
+                f"{ENV_SMTP_URL} or [smtp] username/password_env",
+                provider=PROVIDER,
+                status=exc.smtp_code,
+                body=_reply(exc.smtp_error),
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransportError(f"the server at {where} does not support this: {exc}", provider=PROVIDER) from None
+        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise TransportError(
+                f"cannot connect to {where}: {exc.__class__.__name__}: {exc}", provider=PROVIDER
+            ) from None
+        self._conn = conn
+        return conn
+
+    def _factory(self, batch: Batch) -> MessageFactory:
+        key = (batch.campaign_key, batch.render.segment, batch.subject_prefix)
+        factory = self._factories.get(key)
+        if factory is None or factory.render is not batch.render:
+            factory = MessageFactory(batch.render, subject_prefix=batch.subject_prefix)
+            self._factories[key] = factory
+        return factory
+
+    def _send_batch(self, batch: Batch) -> list[Outcome]:
+        factory = self._factory(batch)
+        sender = batch.render.envelope.from_email
+        outcomes: list[Outcome] = []
+        broken: str | None = None
+        for recipient in batch.recipients:
+            if broken is not None:
+                outcomes.append(Outcome(recipient.key, Status.FAILED, error=broken))
+                continue
+            self.throttle.wait(recipient.email)
+            data, message_id = factory.build(recipient.email, recipient.substitutions, recipient.headers)
+            conn = self._conn or self._connect()
+            self.stats.requests += 1
+            try:
+                conn.sendmail(sender, [recipient.email], data)
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, reply = next(iter(exc.recipients.values()), (0, b""))
+                outcomes.append(Outcome(recipient.key, Status.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
+            except smtplib.SMTPResponseException as exc:
+                # Refused at MAIL FROM or DATA with a reply code: not accepted.
+                outcomes.append(
+                    Outcome(recipient.key, Status.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
+                )
+            except (smtplib.SMTPException, OSError) as exc:
+                # The connection broke mid-transaction: the server may have queued it.
+                self._conn = None
+                outcomes.append(
+                    Outcome(
+                        recipient.key,
+                        Status.UNKNOWN,
+                        error=f"SMTP connection lost while sending ({exc.__class__.__name__}: {exc})",
+                    )
+                )
+                try:
+                    self._connect()
+                except TransportAuthError:
+                    raise
+                except TransportError as reconnect:
+                    broken = f"not sent: {reconnect}"
+            else:
+                outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
+        return outcomes
+
+
+def _reply(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

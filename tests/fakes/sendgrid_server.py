@@ -1,0 +1,462 @@
+"""A SendGrid-compatible `POST /v3/mail/send` on loopback, for tests and the benchmark.
+
+It is a real HTTP server (http.server in a thread) that checks requests the way the v3
+API does: the bearer key, a JSON body, the required fields, at most 1000 personalizations
+and 1000 recipients, no address twice in one request, `substitutions` and `custom_args`
+at most 10,000 bytes each, no reserved header names. It answers 202 with `X-Message-Id`
+and an empty body (200 in sandbox mode), and 400 with `{"errors":[{"message","field",
+"help"}]}` like the real API.
+
+It can be told to misbehave for the next N requests or for a fraction of them: answer a
+status (429 with `X-RateLimit-Reset`, 5xx, 401), stall past the client's timeout, or drop
+the connection. It records every accepted recipient, so tests can assert exactly-once.
+
+Run it alone for the benchmark: `python -m tests.fakes.sendgrid_server --key KEY` prints
+its URL; `GET /_fake/stats` returns counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_PERSONALIZATIONS = 1000
+MAX_RECIPIENTS = 1000
+MAX_ARGS_BYTES = 10_000
+MAX_BODY_BYTES = 30 * 1024 * 1024
+RESERVED_HEADERS = {
+    "to", "from", "subject", "reply-to", "content-type", "cc", "bcc", "x-sg-id", "x-sg-eid",
+    "received", "dkim-signature", "content-transfer-encoding",
+}  # fmt: skip
+HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do instead of a normal answer.
+
+    kind: "status" (answer `status`), "stall" (read the request, accept it, then answer
+    only after `stall` seconds), "drop" (close without reading or answering), or
+    "drop_after" (read and accept the request, then close without answering).
+    """
+
+    kind: str = "status"
+    status: int = 500
+    reset_in: float = 1.0  # for 429: X-RateLimit-Reset = now + reset_in
+    stall: float = 5.0
+
+
+@dataclass
+class Accepted:
+    email: str
+    custom_args: dict[str, str]
+    substitutions: dict[str, str]
+    headers: dict[str, str]
+    subject: str
+    message_id: str
+    html: str | None = None
+    text: str | None = None
+
+
+@dataclass
+class RequestLog:
+    status: int | str
+    personalizations: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error(message: str, field: str | None) -> dict[str, Any]:
+    return {"message": message, "field": field, "help": HELP}
+
+
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _check_headers(headers: Any, where: str) -> list[dict[str, Any]]:
+    if headers is None:
+        return []
+    if not isinstance(headers, dict):
+        return [_error("The headers parameter must be an object of key/value pairs.", where)]
+    errors = []
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            errors.append(_error(f"The header {name} value must be a string.", f"{where}.{name}"))
+        if name.lower() in RESERVED_HEADERS:
+            errors.append(
+                _error(f"The {name} header is reserved and cannot be set in the headers parameter.", where)
+            )
+    return errors
+
+
+def validate(payload: Any) -> list[dict[str, Any]]:
+    """The errors SendGrid's v3 mail/send would return for this body (empty: accepted)."""
+    if not isinstance(payload, dict):
+        return [_error("The request body must be a JSON object.", None)]
+    errors: list[dict[str, Any]] = []
+    ps = payload.get("personalizations")
+    if not isinstance(ps, list) or not ps:
+        errors.append(
+            _error("The personalizations field is required and must have at least one personalization.", "personalizations")
+        )
+        ps = []
+    if len(ps) > MAX_PERSONALIZATIONS:
+        errors.append(_error("You may not have more than 1000 personalizations per API request.", "personalizations"))
+    seen: set[str] = set()
+    total = 0
+    for i, p in enumerate(ps):
+        where = f"personalizations.{i}"
+        if not isinstance(p, dict):
+            errors.append(_error("Each personalization must be an object.", where))
+            continue
+        to = p.get("to")
+        if not isinstance(to, list) or not to or not all(
+            isinstance(r, dict) and isinstance(r.get("email"), str) and _EMAIL.match(r["email"]) for r in to
+        ):
+            errors.append(
+                _error(
+                    "The to array is required for all personalization objects, and must have at "
+                    "least one email object with a valid email address.",
+                    f"{where}.to",
+                )
+            )
+            to = []
+        for kind in ("to", "cc", "bcc"):
+            for r in (p.get(kind) or []) if kind != "to" else to:
+                if not isinstance(r, dict) or not isinstance(r.get("email"), str):
+                    continue
+                total += 1
+                addr = r["email"].lower()
+                if addr in seen:
+                    errors.append(
+                        _error(
+                            "Each email address in the personalization block should be unique between "
+                            f"to, cc, and bcc. We found the first duplicate instance of [{r['email']}] "
+                            f"in the {where}.{kind} field.",
+                            f"{where}.{kind}",
+                        )
+                    )
+                seen.add(addr)
+        for name in ("substitutions", "custom_args"):
+            value = p.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                errors.append(_error(f"The {name} values must be strings.", f"{where}.{name}"))
+            elif _json_bytes(value) > MAX_ARGS_BYTES:
+                errors.append(_error(f"The {name} for each personalization must total less than 10000 bytes.", f"{where}.{name}"))
+        errors.extend(_check_headers(p.get("headers"), f"{where}.headers"))
+    if total > MAX_RECIPIENTS:
+        errors.append(_error("The total number of recipients must be no more than 1000 per request.", "personalizations"))
+    sender = payload.get("from")
+    if not isinstance(sender, dict) or not isinstance(sender.get("email"), str) or not _EMAIL.match(sender["email"]):
+        errors.append(
+            _error(
+                "The from object must be provided for every email send. It is an object that "
+                "requires an email parameter, but may also contain a name parameter.",
+                "from",
+            )
+        )
+    reply_to = payload.get("reply_to")
+    if reply_to is not None and (not isinstance(reply_to, dict) or not _EMAIL.match(str(reply_to.get("email", "")))):
+        errors.append(_error("The reply_to email does not contain a valid address.", "reply_to.email"))
+    subject = payload.get("subject")
+    every_has_subject = bool(ps) and all(isinstance(p, dict) and p.get("subject") for p in ps)
+    if not (isinstance(subject, str) and subject) and not every_has_subject:
+        errors.append(
+            _error(
+                "The subject is required. You can get around this requirement if you use a template "
+                "with a subject defined or if every personalization has a subject.",
+                "subject",
+            )
+        )
+    content = payload.get("content")
+    if payload.get("template_id") is None:
+        if not isinstance(content, list) or not content:
+            errors.append(_error("Unless a valid template_id is provided, the content parameter is required.", "content"))
+            content = []
+        types = []
+        for i, c in enumerate(content):
+            if not isinstance(c, dict) or not isinstance(c.get("type"), str):
+                errors.append(_error("Each content object needs a type.", f"content.{i}.type"))
+                continue
+            if not isinstance(c.get("value"), str) or not c["value"]:
+                errors.append(_error("The content value must be a string at least one character in length.", f"content.{i}.value"))
+            types.append(c["type"])
+        if "text/plain" in types and types.index("text/plain") != 0:
+            errors.append(
+                _error(
+                    "If present, text/plain and text/html may only be provided in order of "
+                    "text/plain first and then text/html.",
+                    "content",
+                )
+            )
+    errors.extend(_check_headers(payload.get("headers"), "headers"))
+    asm = payload.get("asm")
+    if asm is not None and (not isinstance(asm, dict) or not isinstance(asm.get("group_id"), int)):
+        errors.append(_error("The asm group_id must be an integer.", "asm.group_id"))
+    return errors
+
+
+def _sandbox(payload: dict[str, Any]) -> bool:
+    sandbox = (payload.get("mail_settings") or {}).get("sandbox_mode") or {}
+    return bool(isinstance(sandbox, dict) and sandbox.get("enable"))
+
+
+class FakeSendGrid:
+    """The server. Use as a context manager; `url` is the base to give the client."""
+
+    def __init__(
+        self,
+        api_key: str = "SG.test-key",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keep_details: bool = True,
+        render: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.api_key = api_key
+        self.keep_details = keep_details
+        self.render = render
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._fraction: tuple[float, Fault] | None = None
+        self._rng = random.Random(seed)
+        self.accepted: list[Accepted] = []
+        self.counts: Counter[str] = Counter()
+        self.sandboxed: Counter[str] = Counter()
+        self.requests: list[RequestLog] = []
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- control ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeSendGrid:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-sendgrid", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeSendGrid:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fail_next(self, n: int = 1, kind: str = "status", **options: Any) -> None:
+        """Misbehave on the next `n` requests (see `Fault`)."""
+        with self._lock:
+            self._faults.extend([Fault(kind=kind, **options)] * n)
+
+    def fail_fraction(self, fraction: float, kind: str = "status", **options: Any) -> None:
+        """Misbehave on about `fraction` of requests from now on (0 turns it off)."""
+        with self._lock:
+            self._fraction = (fraction, Fault(kind=kind, **options)) if fraction > 0 else None
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            if self._faults:
+                return self._faults.pop(0)
+            if self._fraction and self._rng.random() < self._fraction[0]:
+                return self._fraction[1]
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": len(self.requests),
+                "accepted": sum(self.counts.values()),
+                "distinct": len(self.counts),
+                "duplicates": sum(n - 1 for n in self.counts.values() if n > 1),
+                "rejected": sum(1 for r in self.requests if r.status == 400),
+            }
+
+    def duplicates(self) -> dict[str, int]:
+        with self._lock:
+            return {email: n for email, n in self.counts.items() if n > 1}
+
+    # -- handling --------------------------------------------------------------------
+
+    def _accept(self, payload: dict[str, Any], message_id: str) -> None:
+        subject = str(payload.get("subject") or "")
+        contents = {c.get("type"): c.get("value", "") for c in payload.get("content") or []}
+        with self._lock:
+            for p in payload["personalizations"]:
+                subs = p.get("substitutions") or {}
+                for r in p["to"]:
+                    self.counts[r["email"].lower()] += 1
+                    if not self.keep_details:
+                        continue
+                    item = Accepted(
+                        email=r["email"],
+                        custom_args=p.get("custom_args") or {},
+                        substitutions=subs,
+                        headers=p.get("headers") or {},
+                        subject=str(p.get("subject") or subject),
+                        message_id=message_id,
+                    )
+                    if self.render:
+                        item.html = _substitute(contents.get("text/html", ""), subs)
+                        item.text = _substitute(contents.get("text/plain", ""), subs)
+                    self.accepted.append(item)
+
+    def _log(self, status: int | str, personalizations: int, errors: list[dict[str, Any]] | None = None) -> None:
+        with self._lock:
+            self.requests.append(RequestLog(status, personalizations, errors or []))
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "FakeSendGrid/1.0"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _answer(self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                if data:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+
+            def _drop(self) -> None:
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+
+            def do_GET(self) -> None:
+                if self.path == "/_fake/stats":
+                    self._answer(200, fake.stats())
+                else:
+                    self._answer(404, {"errors": [_error("not found", None)]})
+
+            def do_POST(self) -> None:
+                if self.path.rstrip("/") != "/v3/mail/send":
+                    self._answer(404, {"errors": [_error("not found", None)]})
+                    return
+                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                    fake._log(401, 0)
+                    self._answer(
+                        401,
+                        {"errors": [_error("The provided authorization grant is invalid, expired, or revoked", None)]},
+                    )
+                    return
+                fault = fake._next_fault()
+                if fault is not None and fault.kind == "drop":
+                    fake._log("drop", 0)
+                    self._drop()
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:
+                    fake._log(413, 0)
+                    self._answer(413, {"errors": [_error("The request is too large.", None)]})
+                    return
+                raw = self.rfile.read(length)
+                if fault is not None and fault.kind == "status":
+                    fake._log(fault.status, 0)
+                    headers = {}
+                    if fault.status == 429:
+                        headers = {
+                            "X-RateLimit-Limit": "600",
+                            "X-RateLimit-Remaining": "0",
+                            "X-RateLimit-Reset": f"{time.time() + fault.reset_in:.3f}",
+                        }
+                    message = {401: "The provided authorization grant is invalid, expired, or revoked",
+                               403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
+                    self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
+                    return
+                if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+                    fake._log(400, 0)
+                    self._answer(400, {"errors": [_error("Content-Type should be application/json.", None)]})
+                    return
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    fake._log(400, 0)
+                    self._answer(400, {"errors": [_error("Bad Request", None)]})
+                    return
+                errors = validate(payload)
+                count = len(payload.get("personalizations") or []) if isinstance(payload, dict) else 0
+                if errors:
+                    fake._log(400, count, errors)
+                    self._answer(400, {"errors": errors})
+                    return
+                message_id = secrets.token_urlsafe(16)
+                if _sandbox(payload):
+                    with fake._lock:
+                        for p in payload["personalizations"]:
+                            for r in p["to"]:
+                                fake.sandboxed[r["email"].lower()] += 1
+                    fake._log(200, count)
+                    self._answer(200)
+                    return
+                fake._accept(payload, message_id)
+                if fault is not None and fault.kind == "drop_after":
+                    fake._log("drop_after", count)
+                    self._drop()
+                    return
+                if fault is not None and fault.kind == "stall":
+                    fake._log("stall", count)
+                    time.sleep(fault.stall)
+                    with contextlib.suppress(OSError):
+                        self._answer(202, None, {"X-Message-Id": message_id})
+                    return
+                fake._log(202, count)
+                self._answer(202, None, {"X-Message-Id": message_id})
+
+        return Handler
+
+
+def _substitute(content: str, subs: dict[str, str]) -> str:
+    """SendGrid substitutions are literal replacements, applied in one pass."""
+    if not subs:
+        return content
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(subs, key=len, reverse=True)))
+    return pattern.sub(lambda m: subs[m.group(0)], content)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--key", default="SG.test-key", help="the API key to accept")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
+    args = parser.parse_args()
+    server = FakeSendGrid(args.key, port=args.port, keep_details=False)
+    print(server.url, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
