@@ -457,3 +457,13 @@ def test_layout_head_header_and_footer(workspace, workspace_dir: Path) -> None:
     assert f'href="{view_online}"' in doc
     assert view_online in render.text
     assert render.text.startswith("Block test bulletin\n")
+
+
+def test_archive_page_has_no_link_to_itself(workspace, workspace_dir: Path) -> None:
+    path = write_bulletin(workspace_dir, bulletin_text("intro", 'greeting: "Dear colleagues"'))
+    composition = compose_bulletin(workspace, path)
+    archive = composition.archive_html
+    assert "This is the web version of the GPC England bulletin." in visible_html(archive)
+    assert "View this bulletin online" not in archive
+    assert "View this bulletin online" in composition.renders["lmc"].html
+    assert "Unsubscribe from the GPC England bulletin" in visible_html(archive)
