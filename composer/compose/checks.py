@@ -28,6 +28,7 @@ VAGUE_LINK_TEXT = {
     "learn more", "find out more", "see more", "go", "click this link", "read here",
 }  # fmt: skip
 _TOKEN = re.compile(r"^%%BT\.[a-z_]+\.h%%$")
+_EXTERNAL_CSS = re.compile(r"""(?:@import\s+url\(|<link\b[^>]*href=)["']?(https?://[^"')\s>]+)""", re.I)
 _HTML_LANG = re.compile(r"<html\b[^>]*\slang=\"[^\"]+\"", re.I)
 
 
@@ -137,6 +138,11 @@ def check_segment(
             continue
         if element.name == "a":
             findings.extend(_check_link(element, segment, current))
+    for match in _EXTERNAL_CSS.finditer(html):
+        findings.append(_finding("warning", "external-resource",
+            f"the HTML loads {match.group(1)} when opened, which tells that host who read the "
+            "email and when; use system fonts (MJML imports Google Fonts for Roboto, Open Sans, "
+            "Lato, Ubuntu and Droid Sans)", segment=segment))  # fmt: skip
     if "{{" in html or "{%" in html:
         findings.append(_finding("error", "template-leftover",
             "the HTML still contains '{{' or '{%': a merge field or template tag was not filled", segment=segment))  # fmt: skip

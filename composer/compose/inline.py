@@ -58,6 +58,8 @@ def _only_marked(html: str) -> str:
         attrs, body = match.group(1), match.group(2)
         if INLINE_MARKER in body:
             return f"<style{attrs}>{body.replace(INLINE_MARKER, '')}</style>"
+        if "media=" in attrs:  # premailer skips these itself (and would keep our attribute)
+            return match.group(0)
         return f'<style{attrs} data-premailer="ignore">{body}</style>'
 
     return _STYLE_TAG.sub(tag, html)

@@ -155,3 +155,12 @@ def test_write_outputs_replaces_the_folder_whole(workspace, workspace_dir: Path)
     assert eml["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert eml.get_content_type() == "multipart/alternative"
     assert not list(out.parent.glob(".test.*"))  # no temporary folders left behind
+
+
+def test_web_font_import_is_flagged(workspace, workspace_dir: Path) -> None:
+    theme = workspace_dir / "layouts" / "default" / "theme.yaml"
+    text = theme.read_text(encoding="utf-8")
+    theme.write_text(text.replace('font_family: "', 'font_family: "Roboto, '), encoding="utf-8")
+    report = compose_bulletin(workspace, write_bulletin(workspace_dir)).report
+    flagged = [f for f in report.warnings if f.code == "external-resource"]
+    assert flagged and "fonts.googleapis.com" in flagged[0].message
