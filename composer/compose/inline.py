@@ -19,6 +19,7 @@ from premailer import Premailer
 INLINE_MARKER = "/*bulletin:inline*/"
 _MJ_STYLE_INLINE = re.compile(r'(<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>)')
 _STYLE_TAG = re.compile(r"<style\b([^>]*)>(.*?)</style>", re.S | re.I)
+_IGNORE = ' data-premailer="ignore"'
 _lock = threading.Lock()
 
 
@@ -60,7 +61,7 @@ def _only_marked(html: str) -> str:
             return f"<style{attrs}>{body.replace(INLINE_MARKER, '')}</style>"
         if "media=" in attrs:  # premailer skips these itself (and would keep our attribute)
             return match.group(0)
-        return f'<style{attrs} data-premailer="ignore">{body}</style>'
+        return f"<style{attrs}{_IGNORE}>{body}</style>"
 
     return _STYLE_TAG.sub(tag, html)
 
@@ -69,4 +70,7 @@ def inline_css(html: str) -> str:
     """Inline the marked CSS into style attributes; keep everything else as it was."""
     prepared = _only_marked(html)
     with _lock:  # premailer keeps per-call state on the instance
-        return str(_premailer().transform(prepared, pretty_print=False))
+        inlined = str(_premailer().transform(prepared, pretty_print=False))
+    # Styles inside Outlook's conditional comments are not elements to premailer, so it
+    # leaves our attribute on them.
+    return inlined.replace(_IGNORE, "")
