@@ -209,7 +209,7 @@ def plan_send(
             from_=f"{envelope.from_name} <{envelope.from_email}>",
             transport=name,
             segments=plans,
-            warnings=[f.message for f in composition.report.warnings],
+            warnings=_warnings(composition),
             campaign_id=campaign.id if campaign is not None else None,
             retry_unknown=retry_unknown,
             test_to=test_to,
@@ -217,6 +217,19 @@ def plan_send(
     finally:
         if own_store:
             store.close()
+
+
+def _warnings(composition: Composition) -> list[str]:
+    """Compose warnings, each once, with the segments it was found in."""
+    where: dict[str, list[str]] = {}
+    for finding in composition.report.warnings:
+        label = finding.message
+        if finding.section is not None:
+            label = f"section {finding.section}" + (f" ({finding.block})" if finding.block else "") + f": {label}"
+        segments = where.setdefault(label, [])
+        if finding.segment and finding.segment not in segments:
+            segments.append(finding.segment)
+    return [f"{label} [{', '.join(segs)}]" if segs else label for label, segs in where.items()]
 
 
 @contextlib.contextmanager
@@ -407,8 +420,11 @@ def _send_campaign(
     rate = rate if rate is not None else (workspace.config.send.rate or None)
     size = min(engine.max_batch, workspace.config.send.batch_size)
     if rate:
-        size = max(1, min(size, int(rate)))
+        # Batches of a tenth of a second's worth keep the pace smooth.
+        size = max(1, min(size, int(rate / 10)))
     pacer = _Pacer(rate)
+    if total == 0:
+        progress = None
     if progress is not None:
         progress.start(total)
     try:

@@ -1,0 +1,262 @@
+"""`bulletin send`, `bulletin campaigns` and `bulletin campaign ID`: thin over composer.send."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from composer.cli import AppContext
+from composer.errors import BulletinError
+
+if TYPE_CHECKING:
+    from composer.send.runner import SendPlan, SendSummary
+
+
+class ConfirmationRefused(BulletinError):
+    exit_code = 2
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _size(value: int | None) -> str:
+    return "–" if value is None else f"{value / 1024:.1f} KB"
+
+
+def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
+    """The summary shown before sending (and all a dry run shows)."""
+    title = "Dry run: nothing will be sent or recorded" if dry_run else "About to send"
+    click.secho(title, bold=True)
+    click.echo(f"  Bulletin:  {plan.key}")
+    click.echo(f"  Subject:   {plan.subject}")
+    click.echo(f"  From:      {plan.from_}")
+    click.echo(f"  Transport: {plan.transport}")
+    if plan.test_to:
+        click.echo(f"  Test copy: one per segment to {plan.test_to} (not recorded in the ledger)")
+    if plan.campaign_id is not None:
+        click.echo(
+            f"  Campaign:  #{plan.campaign_id} (resuming: {_n(plan.already_sent)} already sent"
+            + (f", {_n(plan.unknown)} unknown" if plan.unknown else "")
+            + ")"
+        )
+    click.echo("  Segments:")
+    for seg in plan.segments:
+        notes = []
+        if seg.suppressed:
+            notes.append(f"{_n(seg.suppressed)} suppressed")
+        if seg.in_earlier_segment:
+            notes.append(f"{_n(seg.in_earlier_segment)} already in an earlier segment")
+        extra = f" ({', '.join(notes)})" if notes else ""
+        click.echo(
+            f"    {seg.segment:<12} {_n(seg.recipients):>9} recipients{extra}; "
+            f"{_n(seg.to_send)} to send now; HTML {_size(seg.html_bytes)}"
+        )
+    click.echo(f"  To send now: {_n(plan.to_send)}")
+    if plan.unknown and not plan.retry_unknown and not plan.test_to:
+        click.secho(f"  {_n(plan.unknown)} unknown will not be sent again (add --retry-unknown to resend).", fg="yellow")
+    if plan.warnings:
+        click.secho(f"  Compose warnings ({len(plan.warnings)}):", fg="yellow")
+        for warning in plan.warnings:
+            click.echo(f"    - {warning}")
+
+
+def print_summary(summary: SendSummary) -> None:
+    """The summary shown at the end."""
+    from composer.send.runner import RETRY_UNKNOWN_HELP
+
+    if summary.test:
+        click.secho(
+            f"Test copies: {summary.sent} sent, {summary.failed} failed, {summary.unknown} unknown "
+            f"via {summary.transport} (not recorded in the ledger)",
+            bold=True,
+        )
+    elif summary.attempted == 0:
+        click.secho("Nothing to send now: everyone in this campaign has been sent or is accounted for.", bold=True)
+    else:
+        click.secho(
+            f"Done: {_n(summary.sent)} sent, {_n(summary.failed)} failed, {_n(summary.unknown)} unknown "
+            f"in {summary.elapsed:.1f} s ({summary.rate:,.0f}/s, {_n(summary.requests)} requests) "
+            f"via {summary.transport}",
+            bold=True,
+        )
+    if not summary.test:
+        totals = summary.totals
+        total = sum(totals.values())
+        click.echo(
+            f"Campaign #{summary.campaign_id} ({summary.key}): {_n(totals.get('sent', 0))} of {_n(total)} sent"
+            + "".join(f", {_n(totals[s])} {s}" for s in ("pending", "failed", "unknown") if totals.get(s))
+        )
+        if summary.recovered:
+            click.secho(f"{_n(summary.recovered)} were in flight when an earlier send stopped; now unknown.", fg="yellow")
+        if summary.skipped:
+            click.echo(f"{_n(summary.skipped)} suppressed or erased since the campaign started: not sent.")
+        if summary.unknown_total:
+            click.secho(f"{_n(summary.unknown_total)} unknown. {RETRY_UNKNOWN_HELP}", fg="yellow")
+        if totals.get("failed"):
+            click.echo(
+                f"Failures: 'bulletin campaign {summary.campaign_id}' lists them; running the same "
+                "command again retries them."
+            )
+    for error in summary.errors:
+        click.secho(f"  ! {error}", fg="red")
+    for note in summary.notes:
+        click.secho(f"  note: {note}", fg="yellow")
+
+
+@click.command()
+@click.argument("bulletin", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--segment", "-s", "segments", multiple=True, metavar="S",
+    help="Send only to this segment (repeat for several). Default: every segment of the bulletin.",
+)  # fmt: skip
+@click.option(
+    "--transport", "-t", type=click.Choice(["sendgrid", "smtp", "outbox"]),
+    help="How to send. Default: [send] transport in bulletin.toml, else the outbox folder.",
+)  # fmt: skip
+@click.option("--yes", "-y", is_flag=True, help="Send without asking for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Show who would get what; send and record nothing.")
+@click.option(
+    "--test-to", metavar="ADDR",
+    help="Send one copy per segment to ADDR with '[TEST] ' before the subject, outside the ledger.",
+)  # fmt: skip
+@click.option(
+    "--retry-unknown", is_flag=True,
+    help="Also resend to people whose earlier send has an unknown outcome (some may get two copies).",
+)  # fmt: skip
+@click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+    help="Send at most N messages per second. Default: [send] rate in bulletin.toml (0: no cap).",
+)  # fmt: skip
+@click.pass_context
+def send(
+    ctx: click.Context,
+    bulletin: Path,
+    segments: tuple[str, ...],
+    transport: str | None,
+    yes: bool,
+    dry_run: bool,
+    test_to: str | None,
+    retry_unknown: bool,
+    rate: float | None,
+) -> None:
+    """Send BULLETIN to its segments, recording each recipient in the campaign ledger.
+
+    A re-run resumes the campaign and never sends again to anyone already sent.
+    """
+    from composer.compose.pipeline import compose_bulletin
+    from composer.send.progress import RichProgress
+    from composer.send.runner import send_bulletin
+
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    workspace = app.workspace()
+    if test_to is not None:
+        _check_address(test_to)
+    composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None)
+
+    def confirm(plan: SendPlan) -> bool:
+        print_plan(plan, dry_run=False)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise ConfirmationRefused(
+                "not sending: there is no terminal to ask for confirmation on. Check the summary "
+                "above (or run with --dry-run) and add --yes to send."
+            )
+        return click.confirm("Send now?", default=False)
+
+    summary = send_bulletin(
+        workspace,
+        composition,
+        list(segments) or None,
+        transport,
+        yes=False,
+        dry_run=dry_run,
+        test_to=test_to,
+        retry_unknown=retry_unknown,
+        rate=rate,
+        confirm=confirm,
+        progress=RichProgress(),
+    )
+    if summary.dry_run:
+        print_plan(summary.plan, dry_run=True)
+        return
+    if summary.aborted:
+        click.echo("Not sent.")
+        return
+    print_summary(summary)
+    if summary.failed or summary.unknown:
+        ctx.exit(1)
+
+
+def _check_address(address: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="--test-to") from None
+
+
+@click.command()
+@click.option("--limit", default=50, show_default=True, help="Show at most this many campaigns, newest first.")
+@click.pass_context
+def campaigns(ctx: click.Context, limit: int) -> None:
+    """List the campaigns: id, bulletin, status and counts by state."""
+    from composer.send.reports import list_campaigns
+
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    rows = list_campaigns(app.workspace(), limit=limit)
+    if not rows:
+        click.echo("No campaigns yet.")
+        return
+    click.echo(f"{'ID':>4}  {'BULLETIN':<24} {'STATUS':<9} {'TRANSPORT':<9} {'SENT':>9} {'TOTAL':>9} {'FAILED':>7} {'UNKNOWN':>7}  STARTED")
+    for row in rows:
+        click.echo(
+            f"{row.id:>4}  {row.key:<24} {row.status:<9} {row.transport:<9} {_n(row.counts.get('sent', 0)):>9} "
+            f"{_n(row.total):>9} {_n(row.counts.get('failed', 0)):>7} {_n(row.counts.get('unknown', 0)):>7}  "
+            f"{row.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@click.command()
+@click.argument("campaign_id", metavar="ID")
+@click.option("--limit", default=50, show_default=True, help="List at most this many failed and unknown recipients.")
+@click.pass_context
+def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
+    """Show campaign ID (or the latest campaign of a bulletin key): counts by state and failures."""
+    from composer.identity import mask_email
+    from composer.send.reports import campaign_detail
+
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    detail = campaign_detail(app.workspace(), campaign_id, limit=limit)
+    c = detail.campaign
+    click.secho(f"Campaign #{c.id}: {c.key}", bold=True)
+    click.echo(f"  Subject:   {c.subject}")
+    click.echo(f"  Content:   {c.content_hash[:16]}")
+    click.echo(f"  Segments:  {', '.join(c.segments)}")
+    click.echo(f"  Transport: {c.transport}")
+    click.echo(f"  Operator:  {c.operator}")
+    click.echo(f"  Started:   {c.created_at:%Y-%m-%d %H:%M:%S}")
+    click.echo(f"  Status:    {c.status}" + (f" ({c.finished_at:%Y-%m-%d %H:%M:%S})" if c.finished_at else ""))
+    click.echo("  By state:")
+    for state in ("sent", "pending", "in_flight", "failed", "unknown"):
+        click.echo(f"    {state:<10} {_n(detail.counts.get(state, 0)):>9}")
+    click.echo(f"    {'total':<10} {_n(sum(detail.counts.values())):>9}")
+    segments = sorted({seg for seg, _ in detail.by_segment})
+    if segments:
+        click.echo("  By segment (sent / total):")
+        for seg in segments:
+            total = sum(n for (s, _), n in detail.by_segment.items() if s == seg)
+            click.echo(f"    {seg:<12} {_n(detail.by_segment.get((seg, 'sent'), 0)):>9} / {_n(total)}")
+    if detail.failures:
+        click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
+        for f in detail.failures:
+            who = mask_email(f.email) if f.email else "(erased)"
+            click.echo(f"    #{f.id} {f.state:<8} {f.segment:<10} {who:<28} {f.error or ''}")

@@ -1,0 +1,78 @@
+"""Read-only views of campaigns for `bulletin campaigns` and `bulletin campaign ID`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from composer.errors import NotFound
+from composer.send import ledger
+from composer.store.db import Store
+from composer.store.models import Campaign, Delivery
+from composer.workspace import Workspace
+
+
+@dataclass
+class CampaignRow:
+    id: int
+    key: str
+    status: str
+    transport: str
+    created_at: object
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class CampaignDetail:
+    campaign: Campaign
+    counts: dict[str, int]
+    by_segment: dict[tuple[str, str], int]
+    failures: list[ledger.Failure]
+
+
+def list_campaigns(workspace: Workspace, limit: int = 50) -> list[CampaignRow]:
+    store = Store(workspace.database_url())
+    try:
+        with store.session() as session:
+            found = list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
+            counts: dict[int, dict[str, int]] = {c.id: {} for c in found}
+            if found:
+                rows = session.execute(
+                    select(Delivery.campaign_id, Delivery.state, func.count())
+                    .where(Delivery.campaign_id.in_(list(counts)))
+                    .group_by(Delivery.campaign_id, Delivery.state)
+                )
+                for campaign_id, state, n in rows:
+                    counts[campaign_id][state] = int(n)
+            return [CampaignRow(c.id, c.key, c.status, c.transport, c.created_at, counts[c.id]) for c in found]
+    finally:
+        store.close()
+
+
+def campaign_detail(workspace: Workspace, ident: str, limit: int = 50) -> CampaignDetail:
+    """By numeric id, or the latest campaign of a bulletin key."""
+    store = Store(workspace.database_url())
+    try:
+        with store.session() as session:
+            found: Campaign | None
+            if ident.isdigit():
+                found = session.get(Campaign, int(ident))
+            else:
+                found = session.scalars(
+                    select(Campaign).where(Campaign.key == ident).order_by(Campaign.id.desc())
+                ).first()
+            if found is None:
+                raise NotFound(f"no campaign '{ident}'; 'bulletin campaigns' lists them")
+            return CampaignDetail(
+                campaign=found,
+                counts=ledger.state_counts(session, found.id),
+                by_segment=ledger.segment_state_counts(session, found.id),
+                failures=ledger.failures(session, found.id, limit),
+            )
+    finally:
+        store.close()
