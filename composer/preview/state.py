@@ -96,12 +96,15 @@ class ComposeFailure:
     def from_exception(cls, exc: BaseException, root: Path) -> ComposeFailure:
         kind = type(exc).__name__
         if isinstance(exc, InputError):
-            where = exc.location
+            # The message as the CLI prints it, but with the path as staff know it.
+            file = display_path(exc.location.file, root) if exc.location.file is not None else None
+            where = replace(exc.location, file=file)
+            described = where.describe()
             return cls(
                 kind=kind,
-                message=str(exc),
+                message=f"{described}: {exc.reason}" if described else exc.reason,
                 reason=exc.reason,
-                file=display_path(where.file, root) if where.file is not None else None,
+                file=file,
                 line=where.line,
                 column=where.column,
                 section=where.section,

@@ -124,7 +124,7 @@ def test_broken_yaml_keeps_the_last_good_render_and_names_the_line(
     assert error["file"] == "bulletins/2026-06-gpce.yaml"
     assert error["line"] == line
     assert "YAML" in error["reason"]
-    assert f"line {line}" in error["message"]
+    assert error["message"].startswith(f"bulletins/2026-06-gpce.yaml, line {line}: YAML syntax error")
     assert [s["name"] for s in data["segments"]] == ["lmc", "practice", "registrar"]
     assert JUNE_ACTION in client.get("/email/lmc/html").text  # the last good render
 

@@ -30,7 +30,7 @@
 
   function kb(bytes) {
     // Kilobytes of 1000 bytes, as the checks count them (Gmail clips at about 102 KB).
-    return `${(bytes / 1000).toFixed(1)} KB`;
+    return `${(bytes / 1000).toFixed(1).replace(/\.0$/, "")} KB`;
   }
 
   function time(iso) {
@@ -111,10 +111,11 @@
     const error = state.error;
     banner.hidden = !error;
     if (!error) return;
+    $("banner-reason").textContent = error.reason;
     $("banner-note").textContent = state.composed_at
-      ? `Showing the last good version, composed at ${time(state.composed_at)}. Fix the problem and save: the preview updates by itself.`
+      ? `Below is the last good version, composed at ${time(state.composed_at)}. Fix the problem and save: the preview updates by itself.`
       : "Nothing has composed yet. Fix the problem and save: the preview updates by itself.";
-    $("banner-message").textContent = error.message;
+    banner.dataset.message = error.message;
     const parts = $("banner-parts");
     parts.replaceChildren();
     const rows = [
@@ -123,11 +124,10 @@
       ["Section", error.section],
       ["Block", error.block],
       ["Field", error.field],
-      ["Problem", error.reason],
     ];
     for (const [label, value] of rows) {
       if (value === null || value === undefined || value === "") continue;
-      parts.append(h("div", {}, h("dt", { text: label }), h("dd", { text: String(value) })));
+      parts.append(h("div", { "data-part": label.toLowerCase() }, h("dt", { text: label }), h("dd", { text: String(value) })));
     }
   }
 
@@ -295,28 +295,40 @@
         ? `${plural(errors, "error")}, ${plural(warnings, "warning")}`
         : "No problems found."
       : "";
-    $("findings").replaceChildren(...state.findings.map(findingItem));
+    $("findings").replaceChildren(...groupFindings(state.findings).map(findingItem));
+  }
+
+  // The same finding in several segments (a vague link in a shared section) is listed
+  // once, with the segments it is in.
+  function groupFindings(findings) {
+    const groups = new Map();
+    for (const f of findings) {
+      const key = [f.severity, f.code, f.message, f.section, f.anchor].join("\u0000");
+      const group = groups.get(key) || { ...f, segments: [] };
+      if (f.segment) group.segments.push(f.segment);
+      groups.set(key, group);
+    }
+    return [...groups.values()];
   }
 
   function findingItem(f) {
     const item = h(
       "li",
-      { className: `finding ${f.severity}` },
+      { className: `finding ${f.severity}`, "data-code": f.code },
       h("span", { className: "sev", text: f.severity }),
       h("span", { className: "code", text: f.code }),
       h("div", { text: f.message }),
     );
     const where = [];
-    if (f.segment) where.push(f.segment);
+    if (f.segments.length) where.push(f.segments.join(", "));
     if (f.section) where.push(`section ${f.section}${f.block ? ` (${f.block})` : ""}`);
     if (f.section && f.anchor) {
-      const segment = f.segment || (state.segments[0] && state.segments[0].name);
+      const segment = f.segments[0] || (state.segments[0] && state.segments[0].name);
       const label = f.title ? `Show “${f.title}”` : `Show section ${f.section}`;
       const link = h("a", {
         href: `/email/${encodeURIComponent(segment)}/html#${encodeURIComponent(f.anchor)}`,
         className: "goto",
         "data-anchor": f.anchor,
-        "data-segment": f.segment || "",
         text: label,
         onclick: (event) => {
           event.preventDefault();
@@ -366,10 +378,10 @@
   async function goToSection(f) {
     const changes = {};
     if (ui.view !== "html") changes.view = "html";
-    if (f.segment && ui.segment !== "all" && ui.segment !== f.segment) changes.segment = f.segment;
+    if (f.segments.length && ui.segment !== "all" && !f.segments.includes(ui.segment)) changes.segment = f.segments[0];
     if (Object.keys(changes).length) setUi(changes);
     await whenFramesReady();
-    const frames = [...stage.querySelectorAll("iframe")].filter((fr) => !f.segment || fr.dataset.segment === f.segment);
+    const frames = [...stage.querySelectorAll("iframe")].filter((fr) => !f.segments.length || f.segments.includes(fr.dataset.segment));
     let scrolled = false;
     for (const frame of frames) {
       const doc = frame.contentDocument;
