@@ -33,8 +33,12 @@ def _is_ascii(value: str) -> bool:
 
 
 def encode_body(content: str) -> bytes:
-    """Quoted-printable body as the email package lays it out: CRLF lines, final CRLF."""
-    data = b"\n".join(content.encode("utf-8").splitlines()) + b"\n"
+    """Quoted-printable body as the email package lays it out: CRLF line ends, and a final
+    line break only if the content ends with one."""
+    raw = content.encode("utf-8")
+    data = b"\n".join(raw.splitlines())
+    if raw.endswith((b"\n", b"\r")):
+        data += b"\n"
     return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).replace(b"\n", _CRLF)
 
 
@@ -79,8 +83,8 @@ class MessageFactory:
             "msgid": b"BTXMIDXBT\r\n",
             "to": _TO.encode() + _CRLF,
             "lu": _LU.encode() + _CRLF,
-            "text": _TEXT.encode() + _CRLF,
-            "html": _HTML.encode() + _CRLF,
+            "text": _TEXT.encode(),
+            "html": _HTML.encode(),
         }
         found: list[tuple[int, str]] = []
         for name, marker in markers.items():

@@ -10,6 +10,7 @@ per second to a domain and its subdomains, because many practices share nhs.net.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import time
@@ -178,7 +179,7 @@ class SmtpTransport(Transport):
                     conn.starttls(context=ssl.create_default_context())
             conn.ehlo()
             if c.username:
-                conn.login(c.username, c.password or "")
+                _login(conn, c.username, c.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportAuthError(
                 f"the SMTP server at {where} refused the username and password; check "
@@ -190,6 +191,8 @@ class SmtpTransport(Transport):
         except smtplib.SMTPNotSupportedError as exc:
             raise TransportError(f"the server at {where} does not support this: {exc}", provider=PROVIDER) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            with contextlib.suppress(Exception):
+                conn.close()
             raise TransportError(
                 f"cannot connect to {where}: {exc.__class__.__name__}: {exc}", provider=PROVIDER
             ) from None
@@ -246,6 +249,26 @@ class SmtpTransport(Transport):
             else:
                 outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
         return outcomes
+
+
+def _login(conn: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH with the server's strongest mechanism, once.
+
+    `SMTP.login` tries every mechanism in turn after a refusal; a wrong password is wrong in
+    all of them, and repeated failures can lock an account (and some servers stall on the
+    second attempt).
+    """
+    conn.ehlo_or_helo_if_needed()
+    if not conn.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("the server does not offer AUTH")
+    advertised = conn.esmtp_features["auth"].upper().split()
+    conn.user, conn.password = username, password
+    methods = {"CRAM-MD5": conn.auth_cram_md5, "PLAIN": conn.auth_plain, "LOGIN": conn.auth_login}
+    for mechanism, method in methods.items():
+        if mechanism in advertised:
+            conn.auth(mechanism, method)
+            return
+    raise smtplib.SMTPNotSupportedError(f"no AUTH mechanism we support (offered: {' '.join(advertised)})")
 
 
 def _reply(value: bytes | str) -> str:
