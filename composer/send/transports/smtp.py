@@ -263,9 +263,9 @@ def _login(conn: smtplib.SMTP, username: str, password: str) -> None:
         raise smtplib.SMTPNotSupportedError("the server does not offer AUTH")
     advertised = conn.esmtp_features["auth"].upper().split()
     conn.user, conn.password = username, password
-    methods = {"CRAM-MD5": conn.auth_cram_md5, "PLAIN": conn.auth_plain, "LOGIN": conn.auth_login}
-    for mechanism, method in methods.items():
+    for mechanism in ("CRAM-MD5", "PLAIN", "LOGIN"):
         if mechanism in advertised:
+            method = getattr(conn, "auth_" + mechanism.lower().replace("-", "_"))
             conn.auth(mechanism, method)
             return
     raise smtplib.SMTPNotSupportedError(f"no AUTH mechanism we support (offered: {' '.join(advertised)})")
