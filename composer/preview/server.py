@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
@@ -31,7 +32,7 @@ from starlette.responses import (
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from composer.compose.checks import GMAIL_CLIP_BYTES, HTML_WARN_BYTES
 from composer.compose.model import Composition, Finding
@@ -103,11 +104,12 @@ def _finding(finding: Finding, composition: Composition) -> dict[str, Any]:
     return data
 
 
-def state_payload(snapshot: Snapshot, label: str) -> dict[str, Any]:
+def state_payload(snapshot: Snapshot, label: str, instance: str = "") -> dict[str, Any]:
     """Everything the page needs but the email bodies, as JSON."""
     comp = snapshot.composition
     payload: dict[str, Any] = {
         "version": snapshot.version,
+        "instance": instance,
         "status": "error" if snapshot.error else ("ok" if comp else "empty"),
         "bulletin": label,
         "error": snapshot.error.as_dict() if snapshot.error else None,
@@ -149,8 +151,23 @@ def state_payload(snapshot: Snapshot, label: str) -> dict[str, Any]:
     return payload
 
 
-def create_app(state: PreviewState) -> Starlette:
-    """The preview app over `state`; it never composes, it only shows snapshots."""
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without the port: `[::1]:8025` → `::1`."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+def create_app(state: PreviewState, *, allowed_hosts: frozenset[str] | None = None) -> Starlette:
+    """The preview app over `state`; it never composes, it only shows snapshots.
+
+    With `allowed_hosts`, a request whose Host header names anything else is refused: a
+    web page elsewhere cannot re-point its own name at 127.0.0.1 (DNS rebinding) and
+    read an unpublished bulletin through the visitor's browser.
+    """
 
     def render_for(request: Request) -> tuple[Any, Any] | Response:
         comp = state.snapshot().composition
@@ -184,10 +201,11 @@ def create_app(state: PreviewState) -> Starlette:
         return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, **NO_STORE})
 
     async def api_state(request: Request) -> Response:
-        return JSONResponse(state_payload(state.snapshot(), state.source.label), headers=NO_STORE)
+        payload = state_payload(state.snapshot(), state.source.label, state.instance)
+        return JSONResponse(payload, headers=NO_STORE)
 
     async def api_version(request: Request) -> Response:
-        return JSONResponse({"version": state.version}, headers=NO_STORE)
+        return JSONResponse({"version": state.version, "instance": state.instance}, headers=NO_STORE)
 
     async def email_html(request: Request) -> Response:
         found = render_for(request)
@@ -228,7 +246,8 @@ def create_app(state: PreviewState) -> Starlette:
                 if version != last:
                     last = version
                     quiet = 0.0
-                    yield f"event: version\ndata: {json.dumps({'version': version})}\n\n"
+                    data = json.dumps({"version": version, "instance": state.instance})
+                    yield f"event: version\ndata: {data}\n\n"
                 if state.closing.is_set():
                     return
                 if quiet >= 15:
@@ -252,8 +271,26 @@ def create_app(state: PreviewState) -> Starlette:
             Route("/email/{segment}/text", email_text),
             Route("/events", events),
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
-        ]
+        ],
+        middleware=[Middleware(KnownHostsOnly, allowed=allowed_hosts)] if allowed_hosts else [],
     )
+
+
+class KnownHostsOnly:
+    """Refuse a request whose Host header is not one of `allowed` (names, no ports)."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if host_name(host).lower() not in self.allowed:
+                response = PlainTextResponse("Unknown Host header.", status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def is_loopback(host: str) -> bool:
@@ -309,11 +346,13 @@ class PreviewServer:
         watcher: Any | None = None,
         app: ASGIApp | None = None,
     ) -> None:
+        bound = str(sock.getsockname()[0])
+        allowed = LOOPBACK_NAMES | {bound} if is_loopback(bound) else None
         self.state = state
         self.sock = sock
         self.watcher = watcher
         config = uvicorn.Config(
-            app or create_app(state),
+            app or create_app(state, allowed_hosts=allowed),
             log_level="warning",
             access_log=False,
             lifespan="off",

@@ -8,6 +8,7 @@ bad, and the page reloads when it changes.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -137,6 +138,8 @@ class PreviewState:
 
     def __init__(self, source: Source) -> None:
         self.source = source
+        # Told apart from a previous run of the preview, whose versions also start at 1.
+        self.instance = secrets.token_hex(4)
         self.closing = threading.Event()  # set on shutdown: event streams end
         self._lock = threading.Lock()
         self._compose_lock = threading.Lock()  # one compose at a time

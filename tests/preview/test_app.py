@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from composer.compose.model import Composition
 from composer.errors import InputError, Location
-from composer.preview.server import EMAIL_CSP, create_app, frame_html, state_payload
+from composer.preview.server import EMAIL_CSP, LOOPBACK_NAMES, create_app, frame_html, state_payload
 from composer.preview.state import PreviewState
 
 from .conftest import FOURTEENFISH, HOSTILE, JUNE_ACTION, SPR, edit, line_of
@@ -205,8 +205,8 @@ def test_event_stream_announces_the_version(client: TestClient, preview_state: P
     res = client.get("/events")
     assert res.headers["content-type"].startswith("text/event-stream")
     assert "event: version" in res.text
-    assert 'data: {"version": 1}' in res.text
-    assert client.get("/api/version").json() == {"version": 1}
+    assert f'data: {{"version": 1, "instance": "{preview_state.instance}"}}' in res.text
+    assert client.get("/api/version").json() == {"version": 1, "instance": preview_state.instance}
 
 
 def test_frame_html_puts_the_base_inside_head() -> None:
@@ -214,3 +214,14 @@ def test_frame_html_puts_the_base_inside_head() -> None:
         '<html lang="en"><head><base target="_blank"><title>t</title></head>'
     )
     assert frame_html("<p>no head</p>").startswith('<base target="_blank">')
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [("127.0.0.1:8025", 200), ("localhost:8025", 200), ("[::1]:8025", 200), ("LOCALHOST", 200),
+     ("rebind.example:8025", 400), ("127.0.0.1.nip.example", 400), ("", 400)],
+)  # fmt: skip
+def test_only_loopback_host_names_are_served(preview_state: PreviewState, host: str, status: int) -> None:
+    client = TestClient(create_app(preview_state, allowed_hosts=LOOPBACK_NAMES))
+    assert client.get("/api/version", headers={"host": host}).status_code == status
+    assert client.get("/email/lmc/html", headers={"host": host}).status_code == status

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -121,7 +122,12 @@ def test_process_serves_and_stops_on_ctrl_c_with_a_page_open(workspace_dir: Path
         # An open page holds an event stream; Ctrl+C must not wait for it.
         host, port = url.removeprefix("http://").rstrip("/").split(":")
         stream = socket.create_connection((host, int(port)), timeout=5)
-        stream.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        # The real server answers only to loopback names (no DNS rebinding).
+        rebind = urllib.request.Request(url + "api/state", headers={"Host": f"rebind.example:{port}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(rebind, timeout=5)
+        assert refused.value.code == 400
+        stream.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
         received = b""
         while b"event: version" not in received:
             chunk = stream.recv(4096)

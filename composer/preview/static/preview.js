@@ -47,7 +47,7 @@
   }
 
   function emailUrl(segment, part) {
-    const q = new URLSearchParams({ r: ui.recipient, v: String(state.version) });
+    const q = new URLSearchParams({ r: ui.recipient, v: `${state.instance}-${state.version}` });
     return `/email/${encodeURIComponent(segment)}/${part}?${q}`;
   }
 
@@ -74,8 +74,8 @@
     const source = new EventSource("/events");
     source.addEventListener("open", () => renderStatus());
     source.addEventListener("version", (event) => {
-      const { version } = JSON.parse(event.data);
-      if (!state || version !== state.version) loadState();
+      const { version, instance } = JSON.parse(event.data);
+      if (!state || version !== state.version || instance !== state.instance) loadState();
       else renderStatus();
     });
     source.addEventListener("error", () => {
