@@ -11,16 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from composer.identity import AddressHasher
+from composer.identity import AddressHasher, normalize_email
 from composer.store import suppressions
 from composer.store.db import Store
-from composer.store.models import Campaign, Contact, Delivery, Event, utcnow
+from composer.store.models import (
+    AuditEntry,
+    Campaign,
+    Contact,
+    Delivery,
+    Event,
+    Suppression,
+    utcnow,
+)
 from composer.web.events import EventKind, NormalizedEvent, RejectReason
 
 ACTOR = "sendgrid-webhook"
@@ -83,38 +90,7 @@ def ingest_in(
         for event, row in zip(batch, rows, strict=True)
         if row["provider_event_id"] is None or row["provider_event_id"] in new_ids
     ]
-    suppressed = resubscribed = 0
-    for event, row in fresh:
-        if event.email is None:
-            continue
-        reason = _suppression_reason(event)
-        if reason is not None:
-            _, created = suppressions.suppress(
-                session,
-                hasher,
-                event.email,
-                reason=reason,
-                source=SOURCE,
-                group_id=event.group_id if event.kind is EventKind.GROUP_UNSUBSCRIBED else None,
-                campaign_id=row["campaign_id"],
-                actor=ACTOR,
-                command=COMMAND,
-            )
-            suppressed += int(created)
-        elif event.kind is EventKind.GROUP_RESUBSCRIBED and event.group_id is not None:
-            # Lift only what this group's unsubscribe put there: never a bounce, a
-            # complaint, a manual suppression or an erasure, nor another group's.
-            lifted = suppressions.unsuppress(
-                session,
-                hasher,
-                event.email,
-                source=SOURCE,
-                only_reason="unsubscribed",
-                only_group=event.group_id,
-                actor=ACTOR,
-                command=COMMAND,
-            )
-            resubscribed += int(lifted)
+    suppressed, resubscribed = _apply_suppressions(session, hasher, fresh)
     ledger = _update_ledger(session, hasher, [(e, r) for e, r in fresh if e.kind in _LEDGER])
     return IngestResult(
         received=len(events),
@@ -179,38 +155,144 @@ def _row(
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """Insert the events, skipping ids already stored. Returns the ids inserted now."""
-    if not rows:
-        return set()
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(Event).on_conflict_do_nothing(index_elements=["provider_event_id"])
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(Event).on_conflict_do_nothing(index_elements=["provider_event_id"])
-    else:
-        ids = [r["provider_event_id"] for r in rows if r["provider_event_id"] is not None]
-        stored = _stored_ids(session, ids)
-        rows = [r for r in rows if r["provider_event_id"] not in stored]
-        if not rows:
-            return set()
-        stmt = insert(Event)
-    inserted = session.execute(stmt.returning(Event.provider_event_id), rows).scalars()
+    inserted = _insert_new(session, Event, "provider_event_id", rows)
     return {event_id for event_id in inserted if event_id is not None}
 
 
-def _stored_ids(session: Session, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        found.update(
-            session.scalars(
-                select(Event.provider_event_id).where(Event.provider_event_id.in_(chunk))
-            )
+def _insert_new(session: Session, model: Any, key: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """INSERT rows whose unique `key` is not stored yet; returns the keys inserted.
+
+    ON CONFLICT DO NOTHING also covers a row that another worker inserts at the same
+    moment: PostgreSQL waits for that transaction and then skips the row, no error.
+    """
+    if not rows:
+        return []
+    # Core, not the ORM: thousands of plain rows need no unit of work.
+    table = _table(model)
+    column = table.c[key]
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+    else:
+        wanted = [r[key] for r in rows if r[key] is not None]
+        stored: set[Any] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            stored.update(connection.scalars(select(column).where(column.in_(chunk))))
+        rows = [r for r in rows if r[key] is None or r[key] not in stored]
+        if not rows:
+            return []
+        stmt = insert(table)
+    return list(connection.execute(stmt.returning(column), rows).scalars())
+
+
+def _apply_suppressions(
+    session: Session, hasher: AddressHasher, fresh: list[tuple[NormalizedEvent, dict[str, Any]]]
+) -> tuple[int, int]:
+    """Suppress and lift for the batch's new events, in order. Returns (suppressed, lifted).
+
+    Same rules as `composer.store.suppressions.suppress` (an existing suppression keeps
+    its first reason), applied in bulk: one lookup of the batch's addresses, one insert
+    of the new suppressions and one of their audit entries. Lifting (rare) goes through
+    `suppressions.unsuppress` itself.
+    """
+    todo = [
+        (event, row)
+        for event, row in fresh
+        if event.email
+        and (
+            _suppression_reason(event) is not None
+            or (event.kind is EventKind.GROUP_RESUBSCRIBED and event.group_id is not None)
         )
-    return {i for i in found if i is not None}
+    ]
+    if not todo:
+        return 0, 0
+    candidates = {event.email: hasher.candidates(event.email) for event, _ in todo if event.email}
+    wanted = sorted({h for hashes in candidates.values() for h in hashes})
+    state: dict[str, tuple[str, int | None]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for email_hash, stored_reason, stored_group in session.execute(
+            select(Suppression.email_hash, Suppression.reason, Suppression.group_id).where(
+                Suppression.email_hash.in_(chunk)
+            )
+        ):
+            state[email_hash] = (stored_reason, stored_group)
+    pending: list[dict[str, Any]] = []
+    suppressed = lifted = 0
+    for event, row in todo:
+        assert event.email is not None
+        hashes = candidates[event.email]
+        existing = next((h for h in hashes if h in state), None)
+        reason = _suppression_reason(event)
+        if reason is not None:
+            if existing is not None:
+                continue
+            group_id = event.group_id if event.kind is EventKind.GROUP_UNSUBSCRIBED else None
+            pending.append(
+                {
+                    "email_hash": hashes[0],
+                    "email_norm": normalize_email(event.email),
+                    "reason": reason,
+                    "source": SOURCE,
+                    "group_id": group_id,
+                    "campaign_id": row["campaign_id"],
+                }
+            )
+            state[hashes[0]] = (reason, group_id)
+            continue
+        # group_resubscribe: lift only what this group's unsubscribe put there; never a
+        # bounce, a complaint, a manual suppression or an erasure, nor another group's.
+        if existing is None or state[existing] != ("unsubscribed", event.group_id):
+            continue
+        suppressed += _write_suppressions(session, pending)
+        pending = []
+        if suppressions.unsuppress(
+            session,
+            hasher,
+            event.email,
+            source=SOURCE,
+            only_reason="unsubscribed",
+            only_group=event.group_id,
+            actor=ACTOR,
+            command=COMMAND,
+        ):
+            lifted += 1
+            del state[existing]
+    suppressed += _write_suppressions(session, pending)
+    return suppressed, lifted
+
+
+def _write_suppressions(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert new suppressions and, for each one actually inserted, its audit entry."""
+    inserted = set(_insert_new(session, Suppression, "email_hash", rows))
+    entries = [
+        {
+            "action": "suppress",
+            "contact_id": None,
+            "subject_hash": row["email_hash"],
+            "detail": {
+                "reason": row["reason"],
+                "source": row["source"],
+                "group_id": row["group_id"],
+                "campaign_id": row["campaign_id"],
+            },
+            "actor": ACTOR,
+            "command": COMMAND,
+        }
+        for row in rows
+        if row["email_hash"] in inserted
+    ]
+    if entries:
+        session.connection().execute(insert(_table(AuditEntry)), entries)
+    return len(entries)
 
 
 def _update_ledger(
@@ -220,12 +302,14 @@ def _update_ledger(
 
     A delivery is found by campaign and contact (our custom_args), or by campaign and
     address hash when the event carries no known contact. `state` stays as send left it.
+    One SELECT per chunk finds the rows and one executemany UPDATE per column stamps
+    them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one batch.
     """
     items = [(e, r) for e, r in items if r["campaign_id"] is not None]
     if not items:
         return 0
-    deliveries: dict[tuple[int, str], Delivery] = {}
-    by_contact: dict[tuple[int, int], Delivery] = {}
+    by_hash: dict[tuple[int, str], int] = {}
+    by_contact: dict[tuple[int, int], int] = {}
     for start in range(0, len(items), _CHUNK):
         chunk = items[start : start + _CHUNK]
         campaign_ids = {r["campaign_id"] for _, r in chunk}
@@ -238,26 +322,40 @@ def _update_ledger(
             conditions.append(Delivery.email_hash.in_(hashes))
         if not conditions:
             continue
-        for delivery in session.scalars(
-            select(Delivery).where(and_(Delivery.campaign_id.in_(campaign_ids), or_(*conditions)))
-        ):
-            deliveries[(delivery.campaign_id, delivery.email_hash)] = delivery
-            if delivery.contact_id is not None:
-                by_contact[(delivery.campaign_id, delivery.contact_id)] = delivery
-    updated = 0
+        found = session.execute(
+            select(Delivery.id, Delivery.campaign_id, Delivery.contact_id, Delivery.email_hash).where(
+                and_(Delivery.campaign_id.in_(campaign_ids), or_(*conditions))
+            )
+        )
+        for found_id, campaign_id, contact_id, email_hash in found:
+            by_hash[(campaign_id, email_hash)] = found_id
+            if contact_id is not None:
+                by_contact[(campaign_id, contact_id)] = found_id
+    stamps: dict[str, list[dict[str, Any]]] = {}
     for event, row in items:
-        found = by_contact.get((row["campaign_id"], row["contact_id"]))
-        if found is None and row["email"]:
+        delivery_id = by_contact.get((row["campaign_id"], row["contact_id"]))
+        if delivery_id is None and row["email"]:
             for candidate in hasher.candidates(row["email"]):
-                found = deliveries.get((row["campaign_id"], candidate))
-                if found is not None:
+                delivery_id = by_hash.get((row["campaign_id"], candidate))
+                if delivery_id is not None:
                     break
-        if found is None:
-            continue
-        column = _LEDGER[event.kind]
-        when: datetime = event.occurred_at or utcnow()
-        if getattr(found, column) is None:
-            setattr(found, column, when)
-            updated += 1
-    session.flush()
-    return updated
+        if delivery_id is not None:
+            stamps.setdefault(_LEDGER[event.kind], []).append(
+                {"delivery_id": delivery_id, "at": event.occurred_at or utcnow()}
+            )
+    table = _table(Delivery)
+    connection = session.connection()
+    for column_name, params in stamps.items():
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("delivery_id"), table.c[column_name].is_(None))
+            .values({column_name: bindparam("at")}),
+            params,
+        )
+    return sum(len(p) for p in stamps.values())
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -271,3 +271,33 @@ def test_pages_fall_back_to_navy_without_a_theme(serve_workspace, store: Store) 
     with TestClient(create_app(serve_workspace, store)) as c:
         html = c.get("/unsubscribe").text
     assert "background: #1b2f5c" in html
+
+
+def test_concurrent_one_clicks_for_one_address_all_succeed(
+    serve_workspace, store: Store, signer: TokenSigner, hasher: AddressHasher  # type: ignore[no-untyped-def]
+) -> None:
+    import threading
+
+    from composer.tokens import UnsubscribeClaim
+    from composer.web.unsubscribe import Unsubscriber
+
+    cid = add_contact(store, "dana@example.org")
+    unsubscriber = Unsubscriber(store, hasher)
+    barrier = threading.Barrier(4)
+    errors: list[Exception] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            unsubscriber.unsubscribe(UnsubscribeClaim(cid, 1), "one-click")
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with store.session() as s:
+        assert len(s.scalars(select(Suppression)).all()) == 1

@@ -329,3 +329,43 @@ def test_store_error_late_in_the_batch_rolls_back_suppressions(
     assert suppression(store, hasher, "first@example.org") is None
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_concurrent_duplicate_batches_store_once_without_error(
+    serve_workspace, store: Store, hasher: AddressHasher  # type: ignore[no-untyped-def]
+) -> None:
+    """Two workers get SendGrid's retry of the same batch at the same moment."""
+    import threading
+
+    from composer.web.events import normalize_batch
+    from composer.web.ingest import ingest
+
+    batch = normalize_batch(
+        [event("unsubscribe", f"p{i}@example.org", f"ev-{i}") for i in range(200)]
+        + [event("delivered", f"p{i}@example.org", f"dl-{i}") for i in range(200)]
+    )
+    results: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(ingest(store, hasher, batch))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r.stored for r in results) == 400  # type: ignore[attr-defined]
+    assert sum(r.suppressed for r in results) == 200  # type: ignore[attr-defined]
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 400
+        assert s.scalar(select(func.count()).select_from(Suppression)) == 200
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "suppress"))
+            == 200
+        )
