@@ -243,7 +243,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 .join(Campaign, Campaign.id == Delivery.campaign_id)
                 .where(_delivery_match(contact_id, hashes, norm))
                 .order_by(Delivery.id)
-            ).tuples()
+            ).all()
         ]
         events = [
             {

@@ -29,7 +29,7 @@ def contact_status(
         return {}
     found: dict[int, str] = {}
     if len(contacts) > _BULK_STATUS:
-        reasons = dict(session.execute(select(Suppression.email_hash, Suppression.reason)).tuples().all())
+        reasons = dict(session.execute(select(Suppression.email_hash, Suppression.reason)).all())
         for contact_id, norm in contacts:
             for digest in hasher.candidates(norm):
                 reason = reasons.get(digest)
@@ -44,7 +44,7 @@ def contact_status(
                 owner[digest] = contact_id
         for digest, reason in session.execute(
             select(Suppression.email_hash, Suppression.reason).where(Suppression.email_hash.in_(list(owner)))
-        ).tuples():
+        ).all():
             found.setdefault(owner[digest], reason)
     return found
 
@@ -133,7 +133,7 @@ def stats(lists: Lists) -> Stats:
             dict(
                 session.execute(
                     select(SegmentMember.segment, func.count()).group_by(SegmentMember.segment)
-                ).tuples().all()
+                ).all()
             )
         )
         contacts = session.scalar(select(func.count()).select_from(Contact)) or 0
@@ -145,11 +145,11 @@ def stats(lists: Lists) -> Stats:
         by_reason = dict(
             session.execute(
                 select(Suppression.reason, func.count()).group_by(Suppression.reason)
-            ).tuples().all()
+            ).all()
         )
         suppressed_ids: dict[int, str] = {}
         if by_reason:
-            pairs = session.execute(select(Contact.id, Contact.email_norm)).tuples().all()
+            pairs = session.execute(select(Contact.id, Contact.email_norm)).all()
             suppressed_ids = contact_status(session, lists.hasher, pairs)
         suppressed_members: Counter[str] = Counter()
         for part in chunked(list(suppressed_ids), LOOKUP_CHUNK):
@@ -159,7 +159,7 @@ def stats(lists: Lists) -> Stats:
                         select(SegmentMember.segment, func.count())
                         .where(SegmentMember.contact_id.in_(part))
                         .group_by(SegmentMember.segment)
-                    ).tuples().all()
+                    ).all()
                 )
             )
     per_segment = [

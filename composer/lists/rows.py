@@ -7,7 +7,7 @@ written (all or nothing).
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -138,11 +138,14 @@ def _clean(value: str) -> str:
     return value
 
 
+# Unicode category Cc: C0 controls, DEL and C1 controls. PostgreSQL refuses NUL in text,
+# and a line break or escape in a name ends up in a greeting or a To: header.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _control_character(value: str) -> str | None:
-    for ch in value:
-        if unicodedata.category(ch) == "Cc":
-            return f"U+{ord(ch):04X}"
-    return None
+    found = _CONTROL.search(value)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def parse_rows(
@@ -175,6 +178,9 @@ def parse_rows(
             continue
 
         problems: list[tuple[str, str]] = []
+        # One scan of the whole row; only a row with a control character somewhere is
+        # looked at field by field.
+        controls = _CONTROL.search("".join(cells)) is not None
         address = _clean(cells[email_at])
         if not address:
             problems.append(("missing-address", f"no email address in column '{headers[email_at]}'"))
@@ -190,7 +196,7 @@ def parse_rows(
             value = _clean(cells[index])
             if len(value) > FIELD_LIMITS[name]:
                 problems.append(("too-long", f"'{headers[index]}' is {len(value)} characters; the limit is {FIELD_LIMITS[name]}"))
-            elif (ch := _control_character(value)) is not None:
+            elif controls and (ch := _control_character(value)) is not None:
                 problems.append(("control-character", f"'{headers[index]}' contains a control character ({ch})"))
             elif value:
                 values[name] = value
@@ -199,7 +205,7 @@ def parse_rows(
             value = _clean(cells[index])
             if len(value) > EXTRA_LIMIT:
                 problems.append(("too-long", f"'{key}' is {len(value)} characters; the limit is {EXTRA_LIMIT}"))
-            elif "\x00" in value:
+            elif controls and "\x00" in value:
                 problems.append(("control-character", f"'{key}' contains a control character (U+0000)"))
             elif value:
                 extras[key] = value
