@@ -233,7 +233,8 @@ class FakeSendGrid:
         self.render = render
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self._fraction: tuple[float, Fault] | None = None
+        self._fractions: list[tuple[float, Fault]] = []
+        self.latency = 0.0  # seconds to wait before each answer, like a distant API
         self._rng = random.Random(seed)
         self.accepted: list[Accepted] = []
         self.counts: Counter[str] = Counter()
@@ -273,16 +274,23 @@ class FakeSendGrid:
             self._faults.extend([Fault(kind=kind, **options)] * n)
 
     def fail_fraction(self, fraction: float, kind: str = "status", **options: Any) -> None:
-        """Misbehave on about `fraction` of requests from now on (0 turns it off)."""
+        """Also misbehave this way on about `fraction` of requests from now on; several
+        calls add up (0 turns every fraction off)."""
         with self._lock:
-            self._fraction = (fraction, Fault(kind=kind, **options)) if fraction > 0 else None
+            if fraction > 0:
+                self._fractions.append((fraction, Fault(kind=kind, **options)))
+            else:
+                self._fractions.clear()
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
             if self._faults:
                 return self._faults.pop(0)
-            if self._fraction and self._rng.random() < self._fraction[0]:
-                return self._fraction[1]
+            draw = self._rng.random()
+            for fraction, fault in self._fractions:
+                if draw < fraction:
+                    return fault
+                draw -= fraction
         return None
 
     def stats(self) -> dict[str, Any]:
@@ -374,6 +382,8 @@ class FakeSendGrid:
                     )
                     return
                 fault = fake._next_fault()
+                if fake.latency:
+                    time.sleep(fake.latency)
                 if fault is not None and fault.kind == "drop":
                     fake._log("drop", 0)
                     self._drop()
@@ -451,8 +461,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--key", default="SG.test-key", help="the API key to accept")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args()
     server = FakeSendGrid(args.key, port=args.port, keep_details=False)
+    server.latency = args.latency
     print(server.url, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server._server.serve_forever()

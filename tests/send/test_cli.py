@@ -1,0 +1,168 @@
+"""`bulletin send`, `campaigns` and `campaign` through CliRunner and a real subprocess,
+on the real sample bulletin."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from composer.cli import cli
+from composer.workspace import Workspace
+from tests.fakes.sendgrid_server import FakeSendGrid
+from tests.send.conftest import API_KEY, add_contacts, campaigns, ledger_rows, suppress
+
+pytest.importorskip("composer.compose.pipeline")
+
+SAMPLE = "bulletins/2026-06-gpce.yaml"
+PEOPLE = [
+    {"email": "lmc1@example.org", "segments": ["lmc"], "first_name": "Lena"},
+    {"email": "both@example.org", "segments": ["lmc", "practice"], "first_name": "Bo"},
+    {"email": "pm1@example.org", "segments": ["practice"], "name": "Dr <b>O'Brien</b> & Partners"},
+    {"email": "reg1@example.org", "segments": ["registrar"]},
+    {"email": "gone@example.org", "segments": ["registrar"]},
+]
+
+
+def run(ws: Workspace, *args: str, env: dict[str, str] | None = None) -> click.testing.Result:
+    return CliRunner().invoke(cli, ["--workspace", str(ws.root), *args], env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def people(workspace: Workspace) -> Workspace:
+    add_contacts(workspace, PEOPLE)
+    suppress(workspace, "gone@example.org")
+    return workspace
+
+
+def test_every_command_and_option_has_help() -> None:
+    from composer.cli import send_cmd
+
+    for command in (send_cmd.send, send_cmd.campaigns, send_cmd.campaign):
+        assert command.help and command.help.strip()
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{command.name} {param.opts} has no help"
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(people: Workspace) -> None:
+    result = run(people, "send", SAMPLE, "--dry-run")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Dry run: nothing will be sent or recorded" in out
+    assert "Subject:   GPCE bulletin" in out and "From:      GPC England <gpc-bulletin@bulletin.example>" in out
+    assert "Transport: outbox" in out
+    assert "lmc                  2 recipients" in out
+    assert "practice             1 recipients (1 already in an earlier segment)" in out
+    assert "registrar            1 recipients (1 suppressed)" in out
+    assert "HTML " in out and " KB" in out and "Compose warnings" in out
+    assert campaigns(people) == [] and ledger_rows(people) == []
+    assert not (people.outbox_dir / "2026-06-gpce").exists()
+
+
+def test_without_a_terminal_or_yes_it_refuses(people: Workspace) -> None:
+    result = CliRunner().invoke(cli, ["--workspace", str(people.root), "send", SAMPLE])
+    assert result.exit_code == 2
+    assert "no terminal to ask for confirmation" in result.output and "--yes" in result.output
+    assert campaigns(people) == []
+
+
+def test_send_then_resend_sends_nothing_new_and_campaign_reports(people: Workspace) -> None:
+    first = run(people, "send", SAMPLE, "--yes")
+    assert first.exit_code == 0, first.output
+    assert "Done: 4 sent, 0 failed, 0 unknown" in first.output
+    assert "Campaign #1 (2026-06-gpce): 4 of 4 sent" in first.output
+    files = sorted((people.outbox_dir / "2026-06-gpce").glob("*.eml"))
+    assert len(files) == 4
+    hostile = next(f for f in files if b"pm1@example.org" in f.read_bytes())
+    msg = message_from_bytes(hostile.read_bytes(), policy=policy.default)
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "%%BT" not in html and "<b>O'Brien</b>" not in html
+    second = run(people, "send", SAMPLE, "--yes")
+    assert second.exit_code == 0 and "Nothing to send now" in second.output
+    assert len(list((people.outbox_dir / "2026-06-gpce").glob("*.eml"))) == 4
+    listing = run(people, "campaigns")
+    assert "2026-06-gpce" in listing.output and "complete" in listing.output
+    detail = run(people, "campaign", "1")
+    assert "Campaign #1: 2026-06-gpce" in detail.output and re.search(r"sent +4\n", detail.output)
+    assert run(people, "campaign", "2026-06-gpce").output == detail.output
+    missing = run(people, "campaign", "99")
+    assert missing.exit_code == 1 and "no campaign '99'" in missing.output
+
+
+def test_campaign_lists_failures_with_masked_addresses(people: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    env = {"SENDGRID_API_KEY": API_KEY, "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url}
+    fake_sendgrid.fail_next(1, status=400)
+    result = run(people, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", env=env)
+    assert result.exit_code == 1
+    assert "SendGrid HTTP 400" in result.output and "running the same command again retries them" in result.output
+    detail = run(people, "campaign", "1")
+    assert "failed" in detail.output and "l•••@example.org" in detail.output and "lmc1@example.org" not in detail.output
+
+
+def test_test_to_stays_out_of_the_ledger(people: Workspace) -> None:
+    result = run(people, "send", SAMPLE, "--yes", "--test-to", "me@example.com")
+    assert result.exit_code == 0, result.output
+    assert "Test copies: 3 sent" in result.output
+    files = sorted((people.outbox_dir / "2026-06-gpce").glob("test-*.eml"))
+    assert len(files) == 3
+    msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert msg["Subject"].startswith("[TEST] GPCE bulletin")
+    assert campaigns(people) == [] and ledger_rows(people) == []
+    bad = run(people, "send", SAMPLE, "--yes", "--test-to", "not an address")
+    assert bad.exit_code == 2 and "--test-to" in bad.output
+
+
+def test_sendgrid_key_refused_exits_with_the_message(people: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    env = {"SENDGRID_API_KEY": "SG.wrong", "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url}
+    result = run(people, "send", SAMPLE, "--yes", "--transport", "sendgrid", env=env)
+    assert result.exit_code == 1
+    assert "the SendGrid API key was refused" in result.output and "HTTP 401" in result.output
+    assert {r["state"] for r in ledger_rows(people)} == {"pending"}
+
+
+def test_subprocess_send_through_sendgrid_on_the_sample(people: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    env = {
+        **os.environ,
+        "SENDGRID_API_KEY": API_KEY,
+        "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url,
+        "BULLETIN_SECRET_KEY": people.env["BULLETIN_SECRET_KEY"],
+    }
+    args = [sys.executable, "-m", "composer", "--workspace", str(people.root), "send", SAMPLE, "--yes", "--transport", "sendgrid"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Done: 4 sent" in proc.stdout
+    assert sorted(fake_sendgrid.counts) == ["both@example.org", "lmc1@example.org", "pm1@example.org", "reg1@example.org"]
+    for accepted in fake_sendgrid.accepted:
+        assert accepted.html is not None and "%%BT" not in accepted.html and "%%BT" not in (accepted.text or "")
+        assert accepted.headers["List-Unsubscribe"].startswith("<https://bulletin.example/u/")
+    again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert again.returncode == 0 and "Nothing to send now" in again.stdout
+    assert sum(fake_sendgrid.counts.values()) == 4
+
+
+def test_fast_mime_matches_build_message_on_the_sample(workspace: Workspace) -> None:
+    from composer.compose.merge import Recipient, fill, substitutions
+    from composer.compose.mime import build_message
+    from composer.compose.pipeline import compose_bulletin
+    from composer.send.message import MessageFactory
+    from composer.tokens import list_unsubscribe_headers
+
+    composition = compose_bulletin(workspace, Path(workspace.root / SAMPLE))
+    for render in composition.renders.values():
+        subs = substitutions(Recipient(email="a@example.org", unsubscribe_url="https://bulletin.example/u/T", name="Dr <b>X</b> & Co"))
+        headers = list_unsubscribe_headers("https://bulletin.example", "unsubscribe@bulletin.example", "T")
+        fast, _ = MessageFactory(render).build("a@example.org", subs, headers)
+        slow = build_message(render.envelope, to="a@example.org", html=fill(render.html, subs), text=fill(render.text, subs), headers=headers)
+        a = message_from_bytes(fast, policy=policy.default)
+        b = message_from_bytes(slow.as_bytes(), policy=policy.default)
+        for kind in ("html", "plain"):
+            assert a.get_body((kind,)).get_content() == b.get_body((kind,)).get_content()  # type: ignore[union-attr]
+        assert a["Subject"] == b["Subject"] and a["List-Unsubscribe"] == b["List-Unsubscribe"]
