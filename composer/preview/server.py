@@ -418,6 +418,7 @@ def build_preview(workspace: Any, bulletin: Path, *, host: str, port: int) -> Pr
     """
     from composer.preview.state import BulletinSource
     from composer.preview.watch import Watcher
+    from composer.workspace import CONFIG_NAME
 
     sock = bind_socket(host, port)
     source = BulletinSource(workspace, bulletin)
@@ -425,8 +426,7 @@ def build_preview(workspace: Any, bulletin: Path, *, host: str, port: int) -> Pr
     state.refresh()
     watcher = Watcher(
         state,
-        bulletin=source.bulletin,
-        root=source.root,
-        folders=[workspace.sections_dir, workspace.layouts_dir, workspace.lists_dir],
+        files=[source.bulletin, source.root / CONFIG_NAME, workspace.segments_file],
+        folders=[workspace.sections_dir, workspace.layouts_dir],
     )
     return PreviewServer(state, sock, watcher=watcher)

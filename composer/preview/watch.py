@@ -1,11 +1,12 @@
 """Recompose when the bulletin, a block, a layout, the segments or bulletin.toml is saved.
 
 Two watchfiles threads feed one compose worker: a recursive watch over the folders whose
-every file matters (sections/, layouts/, lists/) and a flat watch over the folders that
-hold the two single files that matter (the bulletin and bulletin.toml). The flat watch
-is what keeps `.venv/` and `out/` in the workspace root out of it. Watching folders, not
-files, also survives editors that save by writing a new file and renaming it over the old.
-A burst of saves (a "save all") is coalesced into one compose.
+every file matters (sections/, layouts/) and a flat watch over the folders that hold the
+single files that matter (the bulletin, bulletin.toml, lists/segments.yaml). The flat
+watch is what keeps `.venv/` and `out/` in the workspace root, and the contact CSVs in
+lists/, out of it. Watching folders, not files, also survives editors that save by
+writing a new file and renaming it over the old. A burst of saves (a "save all") is
+coalesced into one compose.
 """
 
 from __future__ import annotations
@@ -21,37 +22,31 @@ from composer.preview.state import PreviewState
 
 log = logging.getLogger("composer.preview")
 
-CONFIG_NAME = "bulletin.toml"
-
-
 class Watcher:
-    """Watches the sources of one bulletin and recomposes into `state` when they change."""
+    """Recomposes into `state` when one of `files` or anything under `folders` changes."""
 
     def __init__(
         self,
         state: PreviewState,
         *,
-        bulletin: Path,
-        root: Path,
+        files: Iterable[Path],
         folders: Iterable[Path],
         step_ms: int = 50,
         debounce_ms: int = 400,
     ) -> None:
         self.state = state
-        self.bulletin = bulletin.resolve()
-        self.root = root.resolve()
+        self.files = {f.resolve() for f in files}
         self.folders = sorted({f.resolve() for f in folders if f.is_dir()})
         self.step_ms = step_ms
         self.debounce_ms = debounce_ms
         self._stop = threading.Event()
         self._dirty = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._singles = {self.bulletin, self.root / CONFIG_NAME}
         self._default_filter = DefaultFilter()
 
     @property
     def flat_folders(self) -> list[Path]:
-        return sorted({p.parent for p in self._singles if p.parent.is_dir()})
+        return sorted({p.parent for p in self.files if p.parent.is_dir()})
 
     def start(self) -> None:
         if self._threads:
@@ -78,7 +73,7 @@ class Watcher:
 
     def _relevant(self, change: Change, path: str) -> bool:
         resolved = Path(path).resolve()
-        if resolved in self._singles:
+        if resolved in self.files:
             return True
         if any(resolved.is_relative_to(folder) for folder in self.folders):
             return self._default_filter(change, path)

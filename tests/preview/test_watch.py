@@ -20,9 +20,8 @@ from .conftest import JUNE_ACTION, edit, wait_until
 def watcher(preview_state: PreviewState, workspace, bulletin_path: Path) -> Iterator[Watcher]:  # type: ignore[no-untyped-def]
     w = Watcher(
         preview_state,
-        bulletin=bulletin_path,
-        root=workspace.root,
-        folders=[workspace.sections_dir, workspace.layouts_dir, workspace.lists_dir],
+        files=[bulletin_path, workspace.root / "bulletin.toml", workspace.segments_file],
+        folders=[workspace.sections_dir, workspace.layouts_dir],
     )
     w.start()
     time.sleep(0.3)  # let the file watches settle before the test saves anything
@@ -77,6 +76,7 @@ def test_other_files_do_not_recompose(
     (bulletin_path.parent / "2026-07-draft.yaml").write_text("subject: next month\n", encoding="utf-8")
     (workspace.root / "out").mkdir(exist_ok=True)
     (workspace.root / "out" / "lmc.html").write_text("<p>old output</p>", encoding="utf-8")
+    (workspace.lists_dir / "new-contacts.csv").write_text("email\nsomeone@example.org\n", encoding="utf-8")
     time.sleep(0.8)
     assert preview_state.version == 1
 
@@ -90,3 +90,12 @@ def test_a_burst_of_saves_is_one_or_two_composes(
     wait_until(lambda: preview_state.version >= 2, timeout=5, what="a recompose")
     time.sleep(1.0)
     assert 2 <= preview_state.version <= 3
+
+
+def test_editing_the_segments_recomposes(
+    watcher: Watcher, preview_state: PreviewState, workspace  # type: ignore[no-untyped-def]
+) -> None:
+    edit(workspace.segments_file, "  - name: registrar\n", "  - name: trainee\n")
+    wait_until(lambda: preview_state.version >= 2, timeout=5, what="a recompose")
+    error = preview_state.snapshot().error
+    assert error is not None and "registrar" in error.message

@@ -399,14 +399,32 @@
     }
   }
 
-  function highlight(el) {
-    const before = [el.style.outline, el.style.outlineOffset];
-    el.style.outline = "3px solid #f79009";
-    el.style.outlineOffset = "2px";
-    el.dataset.btHighlight = "1";
+  // A section's anchor may be an empty <a id> before the section's blocks: outline the
+  // elements that follow it, up to the next section's anchor.
+  function sectionElements(anchor) {
+    const box = anchor.getBoundingClientRect();
+    if (box.width > 0 && box.height > 0) return [anchor];
+    const found = [];
+    for (let el = anchor.nextElementSibling; el && found.length < 20; el = el.nextElementSibling) {
+      if (el.hasAttribute("data-section") || (el.id && el.id.startsWith("section-"))) break;
+      found.push(el);
+    }
+    return found.length ? found : [anchor];
+  }
+
+  function highlight(anchor) {
+    anchor.dataset.btHighlight = "1";
+    const elements = sectionElements(anchor);
+    const before = elements.map((el) => [el.style.outline, el.style.outlineOffset]);
+    for (const el of elements) {
+      el.style.outline = "3px solid #f79009";
+      el.style.outlineOffset = "-3px";
+    }
     setTimeout(() => {
-      [el.style.outline, el.style.outlineOffset] = before;
-      delete el.dataset.btHighlight;
+      elements.forEach((el, i) => {
+        [el.style.outline, el.style.outlineOffset] = before[i];
+      });
+      delete anchor.dataset.btHighlight;
     }, 2500);
   }
 
