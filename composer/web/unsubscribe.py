@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,7 +22,7 @@ from composer.errors import StoreError
 from composer.identity import AddressHasher, mask_email
 from composer.store import audit, suppressions
 from composer.store.db import Store
-from composer.store.models import Contact
+from composer.store.models import Campaign, Contact, Delivery
 from composer.tokens import InvalidToken, TokenSigner, UnsubscribeClaim
 from composer.web.pages import Pages
 
@@ -51,7 +53,34 @@ class Unsubscriber:
 
     def lookup(self, claim: UnsubscribeClaim) -> Person:
         with self.store.session() as session:
-            return _person(session.get(Contact, claim.contact_id))
+            return _person(self._contact(session, claim))
+
+    def _contact(self, session: Session, claim: UnsubscribeClaim) -> Contact | None:
+        """The claim's contact, if the token can really have been sent to them.
+
+        After an erasure SQLite may give the deleted contact's id to the next new contact
+        (an INTEGER PRIMARY KEY without AUTOINCREMENT reuses the highest id). An old email
+        to the erased person must not unsubscribe, or reveal, that newcomer: when the
+        token names a campaign we still have, the contact must be in its ledger, by id
+        or by address.
+        """
+        contact = session.get(Contact, claim.contact_id)
+        if contact is None or not contact.email or not claim.campaign_id:
+            return contact
+        if session.get(Campaign, claim.campaign_id) is None:
+            return contact
+        sent = session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == claim.campaign_id,
+                or_(
+                    Delivery.contact_id == contact.id,
+                    Delivery.email_hash.in_(self.hasher.candidates(contact.email)),
+                ),
+            )
+            .limit(1)
+        )
+        return contact if sent is not None else None
 
     def unsubscribe(self, claim: UnsubscribeClaim, source: str) -> Person:
         """Suppress the claim's address (reason 'unsubscribed'); safe to repeat."""
@@ -68,7 +97,7 @@ class Unsubscriber:
         command = f"POST /u ({source})"
         campaign_id = claim.campaign_id or None
         with self.store.session() as session:
-            contact = session.get(Contact, claim.contact_id)
+            contact = self._contact(session, claim)
             person = _person(contact)
             if contact is None or not contact.email:
                 # Erased or never known: nothing to suppress and nothing to reveal.
