@@ -225,3 +225,19 @@ def test_only_loopback_host_names_are_served(preview_state: PreviewState, host: 
     client = TestClient(create_app(preview_state, allowed_hosts=LOOPBACK_NAMES))
     assert client.get("/api/version", headers={"host": host}).status_code == status
     assert client.get("/email/lmc/html", headers={"host": host}).status_code == status
+
+
+def test_a_broken_bulletin_toml_is_shown_and_recovered_from(
+    client: TestClient, preview_state: PreviewState, workspace_dir: Path
+) -> None:
+    config = workspace_dir / "bulletin.toml"
+    before = edit(config, 'base_url = "https://bulletin.example"', 'base_url = "http://bulletin.example"')
+    preview_state.refresh()
+    data = client.get("/api/state").json()
+    assert data["status"] == "error"
+    assert data["error"]["kind"] == "ConfigError"
+    assert "base_url" in data["error"]["message"] and "https://" in data["error"]["message"]
+    assert data["segments"]  # the last good render stays
+    config.write_text(before, encoding="utf-8")
+    preview_state.refresh()
+    assert client.get("/api/state").json()["status"] == "ok"
