@@ -39,6 +39,10 @@ def _people(count: int) -> str:
     return f"{count} {'person' if count == 1 else 'people'}"
 
 
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _console(*, stderr: bool = False) -> Any:
     from rich.console import Console
 
@@ -103,7 +107,7 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
 
     console = _console(stderr=stderr)
     console.print(
-        f"Read {report.file}: {report.rows} rows, {report.encoding}, {report.delimiter_name}-separated.",
+        f"Read {report.file}: {_count(report.rows, 'row')}, {report.encoding}, {report.delimiter_name}-separated.",
         markup=False,
     )
     mapped = ", ".join(f"{name} ← '{header}'" for name, header in report.columns.items())
@@ -132,9 +136,11 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
             "run again with --update to apply them."
         )
     if report.rejects_file is not None:
-        console.print(f"Wrote {report.invalid} rejected rows to {report.rejects_file}.", markup=False)
+        console.print(
+            f"Wrote {_count(report.invalid, 'rejected row')} to {report.rejects_file}.", markup=False
+        )
     elif report.dry_run and report.invalid:
-        console.print(f"{report.invalid} invalid rows would be written to a rejects file.")
+        console.print(f"{_count(report.invalid, 'invalid row')} would be written to a rejects file.")
     if report.removed_stale_rejects:
         console.print("Removed the rejects file left by an earlier run: this file has no bad rows.")
 
@@ -182,7 +188,7 @@ def show(ctx: click.Context, segment: str | None, limit: int) -> None:
     if shown < result.total:
         console.print(f"Showing {shown} of {result.total}; pass --limit 0 to see everyone.")
     else:
-        console.print(f"{result.total} contacts.")
+        console.print(f"{_count(result.total, 'contact')}.")
 
 
 @lists.command()
@@ -205,7 +211,7 @@ def stats(ctx: click.Context) -> None:
     console = _console()
     console.print(table)
     console.print(
-        f"{result.contacts} contacts: {result.active} active, {result.suppressed_contacts} suppressed, "
+        f"{_count(result.contacts, 'contact')}: {result.active} active, {result.suppressed_contacts} suppressed, "
         f"{result.without_segment} in no segment."
     )
     if result.suppressions:
@@ -237,7 +243,7 @@ def export(ctx: click.Context, file: Path, segment: str | None, include_suppress
             opened, file, segment=segment, include_suppressed=include_suppressed, overwrite=force
         )
     scope = f"segment '{result.segment}'" if result.segment else "all segments"
-    click.echo(f"Exported {result.rows} contacts from {scope} to {result.path}.")
+    click.echo(f"Exported {_count(result.rows, 'contact')} from {scope} to {result.path}.")
     if result.skipped_suppressed:
         click.echo(
             f"Left out {_people(result.skipped_suppressed)} who are suppressed "

@@ -126,10 +126,25 @@ def forget(lists: Lists, address: str) -> ForgetResult:
         )
         before = suppressions.find(session, lists.hasher, norm)
         previous = before.reason if before is not None else None
-        suppressions.suppress(
+        row, _ = suppressions.suppress(
             session, lists.hasher, norm, reason="erased", source="cli", keep_address=False, command=command
         )
         state = "created" if previous is None else ("already erased" if previous == "erased" else "converted")
+        if row.email_hash != hashes[0]:
+            # Made under an older key: re-key it, so that the erasure outlives that key.
+            row.email_hash = hashes[0]
+
+        if contact_id is not None:
+            # SQLite may give a deleted contact's id to the next new contact; rows that
+            # pointed at the erased person must not then point at someone else.
+            session.execute(
+                update(Event).where(Event.contact_id == contact_id).values(contact_id=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(AuditEntry).where(AuditEntry.contact_id == contact_id).values(contact_id=None)
+                .execution_options(synchronize_session=False)
+            )
 
         # Audit entries should never hold an address; this catches any that do (a
         # command line typed with the address in it, a detail written by mistake).
@@ -150,7 +165,6 @@ def forget(lists: Lists, address: str) -> ForgetResult:
             session,
             "forget",
             command=command,
-            contact_id=contact_id,
             subject_hash=hashes[0],
             detail={
                 "contact_deleted": contact_id is not None,

@@ -168,3 +168,20 @@ def test_real_process_exit_codes_and_no_traceback(workspace_dir: Path, tmp_path:
         capture_output=True, text=True, env=env, cwd=REPO, timeout=60, check=False,
     )  # fmt: skip
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_dry_run_and_skip_invalid_say_what_they_did(workspace_dir: Path, tmp_path: Path) -> None:
+    path = write(tmp_path / "mixed.csv", "Email;Name\na@example.org;A\nbroken;B\n", encoding="cp1252")
+    dry = run(workspace_dir, "import", str(path), "-s", "registrar", "--dry-run", "--skip-invalid")
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: nothing changed" in dry.output
+    assert "semicolon" in dry.output
+    assert "1 invalid row would be written to a rejects file" in dry.output
+    assert not (tmp_path / "mixed.rejects.csv").exists()
+    assert "0 contacts" in run(workspace_dir, "stats").output
+
+    real = run(workspace_dir, "import", str(path), "-s", "registrar", "--skip-invalid")
+    assert real.exit_code == 0, real.output
+    assert "Wrote 1 rejected row to" in real.output and "mixed.rejects.csv" in real.output
+    assert (tmp_path / "mixed.rejects.csv").exists()
+    assert "1 contact: 1 active" in run(workspace_dir, "stats").output

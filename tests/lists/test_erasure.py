@@ -101,6 +101,9 @@ def test_forget_leaves_no_trace_of_the_address(lists: Lists, tmp_path: Path) -> 
         assert s.scalars(select(Event.email).where(Event.email.is_not(None))).all() == ["other@example.org"]
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "forget")).one()
         assert entry.subject_hash == lists.hasher.hash(NORM)
+        # nothing points at the deleted contact id, which SQLite may hand to someone new
+        assert s.scalars(select(Event.contact_id).where(Event.contact_id.is_not(None))).all() == []
+        assert s.scalars(select(AuditEntry.contact_id).where(AuditEntry.contact_id.is_not(None))).all() == []
         assert "<address>" in entry.command or "@" not in entry.command
 
 
@@ -115,6 +118,28 @@ def test_an_erased_address_never_comes_back(lists: Lists, tmp_path: Path) -> Non
     # suppressing it again keeps the erasure (and stores no address)
     suppress_address(lists, ADDRESS, "manual")
     assert traces(lists, NORM) == []
+
+
+def test_forget_rekeys_a_suppression_made_under_an_old_key(store_workspace) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from composer.lists.base import open_lists
+
+    old = open_lists(store_workspace)
+    try:
+        suppress_address(old, ADDRESS, "unsubscribed")
+    finally:
+        old.close()
+    env = {**store_workspace.env, "BULLETIN_SECRET_KEY": "new-key",
+           "BULLETIN_OLD_SECRET_KEYS": store_workspace.env["BULLETIN_SECRET_KEY"]}
+    rotated = open_lists(replace(store_workspace, env=env))
+    try:
+        assert forget(rotated, ADDRESS).suppression == "converted"
+        with rotated.store.session() as s:
+            row = s.scalars(select(Suppression)).one()
+        assert (row.email_hash, row.reason, row.email_norm) == (rotated.hasher.hash(NORM), "erased", None)
+    finally:
+        rotated.close()
 
 
 def test_forget_of_an_unknown_address_still_blocks_future_imports(lists: Lists, tmp_path: Path) -> None:
