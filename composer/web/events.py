@@ -8,6 +8,7 @@ make SendGrid retry a whole batch for 24 hours.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,7 +130,11 @@ def normalize(raw: Mapping[str, Any]) -> NormalizedEvent:
         cause = str(raw.get("reason") or raw.get("type") or "").strip().lower()
         reject_reason = _DROP_REASONS.get(cause, RejectReason.OTHER)
     group_id = _int(raw.get("asm_group_id"))
-    detail = {key: raw[key] for key in _DETAIL_KEYS if key in raw and _plain(raw[key])}
+    detail = {
+        key: _clean(raw[key]) if isinstance(raw[key], str) else raw[key]
+        for key in _DETAIL_KEYS
+        if key in raw and _plain(raw[key])
+    }
     return NormalizedEvent(
         kind=kind,
         raw_type=raw_type,
@@ -145,20 +150,34 @@ def normalize(raw: Mapping[str, Any]) -> NormalizedEvent:
     )
 
 
+def _clean(value: str) -> str:
+    """Text every store accepts: no NUL (PostgreSQL refuses it), no lone surrogates.
+
+    One event the database cannot take would fail its whole batch again on every retry
+    for 24 hours, so odd text is mended here rather than refused there.
+    """
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def _text(value: Any, limit: int) -> str | None:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    return value.strip()[:limit]
+    text = _clean(value).strip()
+    return text[:limit] or None
+
+
+# Our ids and SendGrid's group ids live in 32-bit integer columns.
+_MAX_ID = 2**31 - 1
 
 
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if 0 < value < 2**63 else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
+        return value if 0 < value <= _MAX_ID else None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 10:
         number = int(value.strip())
-        return number if number > 0 else None
+        return number if 0 < number <= _MAX_ID else None
     return None
 
 
@@ -175,4 +194,6 @@ def _plain(value: Any) -> bool:
     """Keep scalars and short strings only; the detail column is not a dump of the event."""
     if isinstance(value, str):
         return len(value) <= 2000
-    return value is None or isinstance(value, int | float | bool)
+    if isinstance(value, float):
+        return math.isfinite(value)  # NaN and Infinity are not JSON
+    return value is None or (isinstance(value, int) and abs(value) < 2**53)

@@ -335,3 +335,24 @@ def test_token_for_a_campaign_the_contact_was_in_works(
     assert "d•••@example.org" in client.get(f"/u/{token}").text
     assert client.post(f"/u/{token}", data=ONE_CLICK).status_code == 200
     assert suppressed(store, hasher, "dana@example.org") is not None
+
+
+def test_chunked_form_body_over_the_cap_is_413(
+    client: TestClient, store: Store, signer: TokenSigner, hasher: AddressHasher
+) -> None:
+    """No Content-Length to check: the middleware counts the bytes as they arrive."""
+    cid = add_contact(store, "dana@example.org")
+
+    def body():  # type: ignore[no-untyped-def]
+        yield b"List-Unsubscribe=One-Click&pad="
+        for _ in range(10):
+            yield b"x" * 10_000
+
+    response = client.post(
+        f"/u/{signer.make(cid, 1)}",
+        content=body(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 413
+    assert suppressed(store, hasher, "dana@example.org") is None

@@ -369,3 +369,28 @@ def test_concurrent_duplicate_batches_store_once_without_error(
             s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "suppress"))
             == 200
         )
+
+
+def test_hostile_field_values_are_stored_not_retried_forever(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    """One odd event must not make the whole batch fail on every retry for 24 hours."""
+    body = (
+        b'[{"event": "bounce\\u0000", "email": "nul\\u0000@example.org", "sg_event_id": "a\\u0000b",'
+        b' "timestamp": 1e300, "reason": "\\ud800 lone surrogate", "type": "bounce"},'
+        b' {"event": "group_unsubscribe", "email": "big@example.org", "sg_event_id": "big",'
+        b' "asm_group_id": 99999999999999, "campaign_id": 99999999999, "contact_id": "99999999999",'
+        b' "attempt": NaN, "status": Infinity, "url": {"nested": ["x"]}, "response": "' + b"x" * 3000 + b'"},'
+        b' {"event": "unsubscribe", "email": "' + b"a" * 400 + b'@example.org", "sg_event_id": "' + b"i" * 300 + b'"},'
+        b' {"event": "spamreport", "email": 12, "sg_event_id": ["x"]}]'
+    )
+    response = client.post(URL, content=body, headers=webhook_keys.headers(body))
+    assert response.status_code == 200, response.text
+    assert response.json()["stored"] == 4
+    with store.session() as s:
+        stored = s.scalars(select(Event).order_by(Event.id)).all()
+    assert stored[0].provider_event_id == "ab"
+    assert stored[0].email == "nul@example.org"
+    assert stored[1].campaign_id is None
+    row = suppression(store, hasher, "big@example.org")
+    assert row is not None and row.group_id is None
