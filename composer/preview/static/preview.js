@@ -290,12 +290,14 @@
 
     const { errors, warnings } = state.counts;
     const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    const grouped = groupFindings(state.findings);
+    const distinct = grouped.length < state.findings.length ? ` (${grouped.length} once grouped across segments)` : "";
     $("checks-summary").textContent = state.segments.length
       ? errors || warnings
-        ? `${plural(errors, "error")}, ${plural(warnings, "warning")}`
+        ? `${plural(errors, "error")}, ${plural(warnings, "warning")}${distinct}`
         : "No problems found."
       : "";
-    $("findings").replaceChildren(...groupFindings(state.findings).map(findingItem));
+    $("findings").replaceChildren(...grouped.map(findingItem));
   }
 
   // The same finding in several segments (a vague link in a shared section) is listed
