@@ -2,6 +2,7 @@
 
 `csvread` decodes and parses a CSV, `rows` turns its records into contacts or rejects,
 `importer` writes them to the store, `query` shows and counts, `export` writes a CSV,
-`erasure` answers subject access and erasure requests. The CLI (`composer.cli.lists_cmd`)
-calls these and prints.
+`manage` removes, suppresses and unsuppresses one address, and `erasure` answers
+subject access and erasure requests. `base.open_lists(workspace)` opens what they all
+share. The CLI (`composer.cli.lists_cmd`) calls these and prints.
 """

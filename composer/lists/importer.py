@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, insert, literal, select, update
+from sqlalchemy import String, Table, bindparam, insert, literal, null, select, update
 
 from composer.errors import InputError, Location
 from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, audit_command, chunked
@@ -93,7 +93,7 @@ class ImportRejected(InputError):
 class _Existing:
     id: int
     values: dict[str, Any]
-    extra: dict[str, Any]
+    extra: dict[str, Any] | None  # None: not loaded (no --update)
 
 
 @dataclass
@@ -190,7 +190,7 @@ def _plan(session: Any, lists: Lists, rows: list[ContactRow], segment: str, upda
     """Sort the valid rows into new, suppressed, unchanged and updated, against the store."""
     plan = _Plan()
     suppressed = _suppressed_norms(session, lists, rows)
-    existing = _existing(session, [r.email_norm for r in rows])
+    existing = _existing(session, [r.email_norm for r in rows], with_extra=update)
     in_segment = _members(session, [e.id for e in existing.values()], segment)
 
     for row in rows:
@@ -228,15 +228,22 @@ def _suppressed_norms(session: Any, lists: Lists, rows: list[ContactRow]) -> set
     return found
 
 
-def _existing(session: Any, norms: list[str]) -> dict[str, _Existing]:
+def _existing(session: Any, norms: list[str], *, with_extra: bool) -> dict[str, _Existing]:
+    """Stored contacts for these addresses. Their extra fields (JSON, the slow part to
+    read) are only loaded when an update may need to merge them."""
     table = cast(Table, Contact.__table__)
-    columns = [table.c.email_norm, table.c.id, table.c.extra, *(table.c[name] for name in UPDATABLE)]
+    extra_column = table.c.extra if with_extra else null()
+    columns = [table.c.email_norm, table.c.id, extra_column, *(table.c[name] for name in UPDATABLE)]
     found: dict[str, _Existing] = {}
     for part in chunked(norms, LOOKUP_CHUNK):
         for norm, contact_id, extra, *values in session.execute(
             select(*columns).where(table.c.email_norm.in_(part))
         ).all():
-            found[norm] = _Existing(id=contact_id, values=dict(zip(UPDATABLE, values, strict=True)), extra=extra or {})
+            found[norm] = _Existing(
+                id=contact_id,
+                values=dict(zip(UPDATABLE, values, strict=True)),
+                extra=(extra or {}) if with_extra else None,
+            )
     return found
 
 
@@ -256,7 +263,8 @@ def _members(session: Any, contact_ids: list[int], segment: str) -> set[int]:
 def _changed_fields(found: _Existing, row: ContactRow) -> list[str]:
     """Fields the file would change. An empty cell never clears a stored value."""
     changed = [name for name, value in row.values().items() if found.values.get(name) != value]
-    if any(found.extra.get(key) != value for key, value in row.extra.items()):
+    extra = found.extra
+    if extra is not None and any(extra.get(key) != value for key, value in row.extra.items()):
         changed.append("extra")
     return changed
 
@@ -352,7 +360,7 @@ def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFil
                 changes.append({
                     "contact_id": found.id,
                     **{f"new_{name}": values.get(name) for name in UPDATABLE},
-                    "new_extra": {**found.extra, **row.extra},
+                    "new_extra": {**(found.extra or {}), **row.extra},
                 })
             session.execute(statement, changes)
         command = audit_command()
