@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher, normalize_email
@@ -302,35 +302,41 @@ def _update_ledger(
 
     A delivery is found by campaign and contact (our custom_args), or by campaign and
     address hash when the event carries no known contact. `state` stays as send left it.
-    One SELECT per chunk finds the rows and one executemany UPDATE per column stamps
-    them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one batch.
+    A few SELECTs find the rows and one executemany UPDATE per column stamps them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one batch.
     """
     items = [(e, r) for e, r in items if r["campaign_id"] is not None]
     if not items:
         return 0
     by_hash: dict[tuple[int, str], int] = {}
     by_contact: dict[tuple[int, int], int] = {}
-    for start in range(0, len(items), _CHUNK):
-        chunk = items[start : start + _CHUNK]
-        campaign_ids = {r["campaign_id"] for _, r in chunk}
-        contact_ids = {r["contact_id"] for _, r in chunk if r["contact_id"] is not None}
-        hashes = {h for _, r in chunk if r["email"] for h in hasher.candidates(r["email"])}
-        conditions = []
-        if contact_ids:
-            conditions.append(Delivery.contact_id.in_(contact_ids))
-        if hashes:
-            conditions.append(Delivery.email_hash.in_(hashes))
-        if not conditions:
-            continue
-        found = session.execute(
-            select(Delivery.id, Delivery.campaign_id, Delivery.contact_id, Delivery.email_hash).where(
-                and_(Delivery.campaign_id.in_(campaign_ids), or_(*conditions))
+    columns = (Delivery.id, Delivery.campaign_id, Delivery.contact_id, Delivery.email_hash)
+    # Two indexed lookups rather than one with OR, which would scan the campaign.
+    with_contact = [r for _, r in items if r["contact_id"] is not None]
+    for start in range(0, len(with_contact), _CHUNK):
+        chunk = with_contact[start : start + _CHUNK]
+        for found_id, campaign_id, contact_id, email_hash in session.execute(
+            select(*columns).where(
+                Delivery.contact_id.in_({r["contact_id"] for r in chunk}),
+                Delivery.campaign_id.in_({r["campaign_id"] for r in chunk}),
             )
-        )
-        for found_id, campaign_id, contact_id, email_hash in found:
+        ):
             by_hash[(campaign_id, email_hash)] = found_id
             if contact_id is not None:
                 by_contact[(campaign_id, contact_id)] = found_id
+    by_address = [
+        r
+        for _, r in items
+        if r["email"] and (r["campaign_id"], r["contact_id"]) not in by_contact
+    ]
+    for start in range(0, len(by_address), _CHUNK):
+        chunk = by_address[start : start + _CHUNK]
+        for found_id, campaign_id, _, email_hash in session.execute(
+            select(*columns).where(
+                Delivery.campaign_id.in_({r["campaign_id"] for r in chunk}),
+                Delivery.email_hash.in_({h for r in chunk for h in hasher.candidates(r["email"])}),
+            )
+        ):
+            by_hash[(campaign_id, email_hash)] = found_id
     stamps: dict[str, list[dict[str, Any]]] = {}
     for event, row in items:
         delivery_id = by_contact.get((row["campaign_id"], row["contact_id"]))

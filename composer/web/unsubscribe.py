@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -69,17 +69,21 @@ class Unsubscriber:
             return contact
         if session.get(Campaign, claim.campaign_id) is None:
             return contact
+        # Two indexed lookups (by contact, then by address) rather than one with OR.
         sent = session.scalar(
             select(Delivery.id)
-            .where(
-                Delivery.campaign_id == claim.campaign_id,
-                or_(
-                    Delivery.contact_id == contact.id,
-                    Delivery.email_hash.in_(self.hasher.candidates(contact.email)),
-                ),
-            )
+            .where(Delivery.contact_id == contact.id, Delivery.campaign_id == claim.campaign_id)
             .limit(1)
         )
+        if sent is None:
+            sent = session.scalar(
+                select(Delivery.id)
+                .where(
+                    Delivery.campaign_id == claim.campaign_id,
+                    Delivery.email_hash.in_(self.hasher.candidates(contact.email)),
+                )
+                .limit(1)
+            )
         return contact if sent is not None else None
 
     def unsubscribe(self, claim: UnsubscribeClaim, source: str) -> Person:
