@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from composer.compose.blocks import BlockSpec, OneLine, load_block
+from composer.compose.merge import WRITER_FIELD
 from composer.compose.yamlsource import YamlDocument, load_yaml
 from composer.errors import InputError, Location
 from composer.segments import Segment, load_segments
@@ -60,7 +61,10 @@ class LoadedSection:
     def title(self) -> str:
         field = self.block.declaration.title_field
         value = getattr(self.values, field, None) if field else None
-        return str(value) if value else self.block.name.replace("_", " ").capitalize()
+        if not value:
+            return self.block.name.replace("_", " ").capitalize()
+        # "Dear {{ first_name }}" reads as "Dear ‹first_name›" in reports and the preview.
+        return WRITER_FIELD.sub(lambda m: f"‹{m.group(1)}›", str(value))
 
 
 @dataclass(frozen=True)

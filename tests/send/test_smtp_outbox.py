@@ -138,7 +138,7 @@ def test_smtp_url_forms() -> None:
 
 def test_smtp_settings_from_bulletin_toml(workspace: Workspace) -> None:
     config = smtp_config(workspace)
-    assert (config.host, config.port, config.security) == ("127.0.0.1", 8025, "none")
+    assert (config.host, config.port, config.security) == ("127.0.0.1", 2525, "none")
     assert config.per_domain_rate == {"nhs.net": 50}
 
 
@@ -209,3 +209,36 @@ def test_outbox_writes_whole_files_only(workspace: Workspace) -> None:
     for path in folder.iterdir():
         msg = parse(path.read_bytes())
         assert msg["List-Unsubscribe"] and parts(msg)[0].startswith("<!doctype html>")
+
+
+def test_qp_body_decodes_to_the_filled_content_for_awkward_input() -> None:
+    import quopri
+    import random
+
+    from composer.compose.merge import token
+    from composer.send.message import QPBody
+
+    rng = random.Random(5)
+    alphabet = ["a", "b", " ", "=", "é", "\u2013", "\n", "\t", ".", "<", ">", "&", "x" * 90]
+    fields = ["first_name", "name", "email", "unsubscribe_url", "organisation"]
+    for _ in range(300):
+        pieces = []
+        for _ in range(rng.randint(0, 12)):
+            pieces.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))))
+            if rng.random() < 0.6:
+                pieces.append(token(rng.choice(fields), rng.choice(["html", "text"])))
+        content = "".join(pieces)
+        subs = substitutions(
+            Recipient(
+                email="p@example.org",
+                unsubscribe_url="https://bulletin.example/u/" + "T" * rng.randint(1, 200),
+                name="".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) or None,
+                first_name="Zoë ",
+            )
+        )
+        encoded = QPBody(content).render(subs)
+        assert all(len(line) <= 76 for line in encoded.split(b"\r\n")), encoded
+        expected = b"\n".join(fill(content, subs).encode().splitlines())
+        if fill(content, subs).endswith(("\n", "\r")):
+            expected += b"\n"
+        assert quopri.decodestring(encoded).replace(b"\r\n", b"\n") == expected
