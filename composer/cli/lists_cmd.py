@@ -115,6 +115,11 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
     if report.extra_columns:
         kept = ", ".join(f"'{c}'" for c in report.extra_columns)
         console.print(f"Kept as extra fields: {kept}.", markup=False)
+    if report.ignored_columns:
+        skipped = ", ".join(f"'{c}'" for c in report.ignored_columns)
+        console.print(
+            f"Ignored (written by bulletin's own rejects and exports): {skipped}.", markup=False
+        )
     if stderr:
         return
     title = f"Import into '{report.segment}'" + (" (dry run: nothing changed)" if report.dry_run else "")

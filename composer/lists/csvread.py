@@ -43,10 +43,17 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 
-# The two columns `--skip-invalid` puts in front of each rejected row; a fixed rejects
-# file can be imported as it is, and these are not stored.
+def header_key(header: str) -> str:
+    """The form headers are matched in: lower case, letters and digits only."""
+    return "".join(ch for ch in header.casefold() if ch.isalnum())
+
+
+# The two columns `--skip-invalid` puts in front of each rejected row, and the two that
+# `lists export` adds: our own bookkeeping, so a fixed rejects file or an export imports
+# as it is, and these are never stored as extra fields.
 REJECT_COLUMNS = ("rejected_line", "rejected_reason")
-_IGNORED = frozenset({"rejectedline", "rejectedreason"})
+EXPORT_COLUMNS = ("segments", "status")
+_IGNORED = frozenset(header_key(h) for h in (*REJECT_COLUMNS, *EXPORT_COLUMNS))
 
 # Any run of UTF-8 multi-byte sequences: used to tell a Windows-1252 file from a UTF-8
 # file with one stray Windows-1252 byte (which would otherwise decode as mojibake).
@@ -55,17 +62,13 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 _SEP_LINE = re.compile(r"^sep=(.)\r?\n", re.IGNORECASE)
 
 
-def header_key(header: str) -> str:
-    """The form headers are matched in: lower case, letters and digits only."""
-    return "".join(ch for ch in header.casefold() if ch.isalnum())
-
-
 @dataclass(frozen=True)
 class ColumnMap:
     """Which column (0-based) fills which contact field, and the rest as extra fields."""
 
     fields: dict[str, int]
     extra: tuple[tuple[str, int], ...]
+    ignored: tuple[str, ...] = ()
 
     @property
     def email(self) -> int:
@@ -168,9 +171,11 @@ def map_columns(headers: list[str], path: Path) -> ColumnMap:
     fields: dict[str, int] = {}
     extra: list[tuple[str, int]] = []
     seen_extra: set[str] = set()
+    ignored: list[str] = []
     for index, header in enumerate(headers):
         label = header.strip()
         if header_key(label) in _IGNORED:
+            ignored.append(label)
             continue
         name = _ALIAS_TO_FIELD.get(header_key(label))
         if name is not None:
@@ -198,7 +203,7 @@ def map_columns(headers: list[str], path: Path) -> ColumnMap:
             "addresses 'Email'",
             Location(file=path, line=1),
         )
-    return ColumnMap(fields=fields, extra=tuple(extra))
+    return ColumnMap(fields=fields, extra=tuple(extra), ignored=tuple(ignored))
 
 
 def read_csv(path: Path) -> CsvFile:

@@ -45,6 +45,7 @@ class ImportReport:
     delimiter: str = ","
     columns: dict[str, str] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
     rows: int = 0
     added: int = 0
     updated: int = 0
@@ -176,6 +177,7 @@ def _report(source: CsvFile, segment: str, dry_run: bool) -> ImportReport:
         delimiter=source.delimiter,
         columns={name: source.headers[index] for name, index in source.columns.fields.items()},
         extra_columns=[key for key, _ in source.columns.extra],
+        ignored_columns=list(source.columns.ignored),
         dry_run=dry_run,
     )
 
