@@ -57,6 +57,7 @@ def test_the_samples_import_cleanly_and_one_person_is_in_two_segments(lists: Lis
         ("ANN@example.org,A,B,C", "duplicate"),
         ("x@example.org,A,B", "cell-count"),
         ("y@example.org," + "F" * 101 + ",B,C", "too-long"),
+        ("z@example.org,A\x1b[2J,B,C", "control-character"),
     ],
 )
 def test_one_bad_row_means_nothing_is_imported(lists: Lists, tmp_path: Path, row: str, kind: str) -> None:
@@ -69,6 +70,15 @@ def test_one_bad_row_means_nothing_is_imported(lists: Lists, tmp_path: Path, row
     assert "--skip-invalid" in str(caught.value)
     assert contacts(lists) == {}
     assert not rejects_path(path).exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_accented_names_are_stored_correctly_from_each_encoding(lists: Lists, tmp_path: Path, encoding: str) -> None:
+    path = write(tmp_path / "l.csv", "Email;First name;Surname\r\njose@example.org;José;Núñez\r\n", encoding)
+    report = import_file(lists, path, "lmc")
+    assert report.added == 1
+    stored = contacts(lists)["jose@example.org"]
+    assert (stored.first_name, stored.last_name) == ("José", "Núñez")
 
 
 def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects(lists: Lists, tmp_path: Path) -> None:
