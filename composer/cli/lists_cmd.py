@@ -54,7 +54,7 @@ def lists() -> None:
     """Contacts, segments and suppressions: import, show, export, suppress, erase."""
 
 
-@lists.command("import")
+@lists.command("import", short_help="Import a CSV into a segment (all or nothing).")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--segment", "-s", required=True, help=SEGMENT_HELP)
 @click.option("--dry-run", is_flag=True, help="Read, check and count everything, but change nothing.")
@@ -162,7 +162,7 @@ def _print_rejects(report: ImportReport) -> None:
     _console(stderr=True).print(table)
 
 
-@lists.command()
+@lists.command(short_help="List contacts, their segments and status.")
 @click.option("--segment", "-s", help=SEGMENT_HELP + " Default: everyone.")
 @click.option(
     "--limit", type=click.IntRange(min=0), default=200, show_default=True,
@@ -196,7 +196,7 @@ def show(ctx: click.Context, segment: str | None, limit: int) -> None:
         console.print(f"{_count(result.total, 'contact')}.")
 
 
-@lists.command()
+@lists.command(short_help="Count members, active and suppressed per segment.")
 @click.pass_context
 def stats(ctx: click.Context) -> None:
     """Count contacts per segment: members, active and suppressed."""
@@ -229,7 +229,7 @@ def stats(ctx: click.Context) -> None:
         )
 
 
-@lists.command()
+@lists.command(short_help="Write contacts to a spreadsheet-safe CSV.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--segment", "-s", help=SEGMENT_HELP + " Default: everyone.")
 @click.option("--include-suppressed", is_flag=True, help="Also export suppressed people (the status column says so).")
@@ -256,7 +256,7 @@ def export(ctx: click.Context, file: Path, segment: str | None, include_suppress
         )
 
 
-@lists.command()
+@lists.command(short_help="Take EMAIL out of one segment.")
 @click.argument("email")
 @click.option("--segment", "-s", required=True, help=SEGMENT_HELP)
 @click.pass_context
@@ -303,7 +303,7 @@ def unsuppress(ctx: click.Context, email: str) -> None:
     click.echo(f"Lifted the suppression of {email} (it was: {reason}).")
 
 
-@lists.command()
+@lists.command(short_help="Erase EMAIL and their data (right to erasure).")
 @click.argument("email")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
@@ -334,7 +334,7 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
     )
 
 
-@lists.command()
+@lists.command(short_help="Print all data held about EMAIL, as JSON.")
 @click.argument("email")
 @click.pass_context
 def person(ctx: click.Context, email: str) -> None:
