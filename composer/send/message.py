@@ -3,15 +3,17 @@
 `composer.compose.mime.build_message` decides what a message looks like. Calling it for
 every recipient costs about 5 ms (the email package's quoted-printable encoder is pure
 Python), which caps SMTP near 200 messages/s. So `MessageFactory` calls it once per
-segment with placeholders, keeps the serialized bytes as a template, and per recipient
-only swaps in the To, Message-ID and List-Unsubscribe values and the two bodies, encoded
-with the C quoted-printable encoder (`binascii.b2a_qp`). The result decodes to the same
+segment with placeholders and keeps the serialized bytes as a template. Each body is
+split at its merge tokens and the fixed pieces are quoted-printable encoded once; per
+recipient only the token values are encoded and the pieces joined with soft line breaks
+(`=` CRLF, RFC 2045 6.7 rule 5), which decode to nothing. The result decodes to the same
 parts and headers as `build_message` would produce; tests compare the two.
 """
 
 from __future__ import annotations
 
 import binascii
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -32,14 +34,73 @@ def _is_ascii(value: str) -> bool:
     return value.isascii()
 
 
-def encode_body(content: str) -> bytes:
-    """Quoted-printable body as the email package lays it out: CRLF line ends, and a final
-    line break only if the content ends with one."""
-    raw = content.encode("utf-8")
+_TOKEN_BYTES = re.compile(rb"(%%BT\.[a-z_]+\.[ht]%%)")
+_MAX_LINE = 76  # RFC 2045 6.7 rule 5, counting the "=" of a soft line break
+
+
+def _normalize(raw: bytes) -> bytes:
+    """Lines joined with LF, and a final line break only if the content has one."""
     data = b"\n".join(raw.splitlines())
     if raw.endswith((b"\n", b"\r")):
         data += b"\n"
-    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).replace(b"\n", _CRLF)
+    return data
+
+
+def _cut(line: bytes, limit: int) -> int:
+    """Where to break `line` so the first part is at most `limit` bytes, never inside =XX."""
+    cut = 0
+    while cut < len(line):
+        step = 3 if line[cut] == ord("=") else 1
+        if cut + step > limit:
+            break
+        cut += step
+    return cut
+
+
+def _qp_piece(data: bytes) -> bytes:
+    """One piece, QP-encoded with CRLF line ends, every line within 76 bytes and the last
+    short enough that a soft line break can follow it.
+
+    binascii.b2a_qp can overrun 76 when it encodes whitespace before a line break, so long
+    lines are re-broken here.
+    """
+    lines = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).split(b"\n")
+    out: list[bytes] = []
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        limit = _MAX_LINE - 1 if last else _MAX_LINE
+        while len(line) > limit:
+            cut = _cut(line, _MAX_LINE - 1)
+            out.append(line[:cut] + b"=")
+            line = line[cut:]
+        out.append(line)
+    return _CRLF.join(out)
+
+
+class QPBody:
+    """A body with merge tokens, encoded once; `render(subs)` fills and encodes per person."""
+
+    def __init__(self, content: str) -> None:
+        pieces = _TOKEN_BYTES.split(_normalize(content.encode("utf-8")))
+        self._fixed = [_qp_piece(p) for p in pieces[0::2]]
+        self._tokens = [t.decode("ascii") for t in pieces[1::2]]
+
+    def render(self, substitutions: Mapping[str, str]) -> bytes:
+        out: list[bytes] = []
+        soft = b"=" + _CRLF
+        for i, fixed in enumerate(self._fixed):
+            if fixed:
+                if out:
+                    out.append(soft)
+                out.append(fixed)
+            if i < len(self._tokens):
+                name = self._tokens[i]
+                value = substitutions.get(name, name)
+                if value:
+                    if out:
+                        out.append(soft)
+                    out.append(_qp_piece(_normalize(value.encode("utf-8"))))
+        return b"".join(out)
 
 
 def fold_list_unsubscribe(value: str) -> str:
@@ -75,6 +136,8 @@ class MessageFactory:
         msgid_end = raw.index(_CRLF, msgid_start) + 2
         raw = raw[:msgid_start] + b"Message-ID: BTXMIDXBT\r\n" + raw[msgid_end:]
         self._parts, self._order = self._split(raw)
+        self._html = QPBody(render.html)
+        self._text = QPBody(render.text)
 
     @staticmethod
     def _split(raw: bytes) -> tuple[list[bytes], list[str]]:
@@ -108,17 +171,17 @@ class MessageFactory:
         """(message bytes with CRLF line ends, Message-ID) for one recipient."""
         list_unsubscribe = headers.get("List-Unsubscribe", "")
         extra = {k: v for k, v in headers.items() if k not in ("List-Unsubscribe", "List-Unsubscribe-Post")}
-        html = fill(self.render.html, substitutions)
-        text = fill(self.render.text, substitutions)
         if extra or not (_is_ascii(to) and _is_ascii(list_unsubscribe)) or "\n" in to:
+            html = fill(self.render.html, substitutions)
+            text = fill(self.render.text, substitutions)
             return self._slow(to, html, text, headers)
         msgid = self.message_id()
         values = {
             "msgid": msgid.encode() + _CRLF,
             "to": to.encode() + _CRLF,
             "lu": fold_list_unsubscribe(list_unsubscribe).encode() + _CRLF,
-            "text": encode_body(text),
-            "html": encode_body(html),
+            "text": self._text.render(substitutions),
+            "html": self._html.render(substitutions),
         }
         pieces: list[bytes] = []
         for part, name in zip(self._parts, self._order, strict=False):

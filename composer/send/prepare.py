@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Sequence
+
+from itsdangerous import URLSafeSerializer
+from itsdangerous.encoding import base64_encode
+
 from composer.compose.merge import Recipient, substitutions
 from composer.send.transports.base import PreparedRecipient
-from composer.tokens import TokenSigner, list_unsubscribe_headers, unsubscribe_url
+from composer.tokens import SALT, TokenSigner, list_unsubscribe_headers, unsubscribe_url
 from composer.workspace import Workspace
+
+
+def token_maker(keys: Sequence[str]) -> Callable[[int, int], str]:
+    """A function that makes the same tokens as `TokenSigner(keys).make`, about ten times
+    faster: the signing key is derived once instead of per token.
+
+    The token is itsdangerous's URL-safe form, base64(JSON) "." base64(HMAC-SHA256); zlib
+    compression never wins for two small integers, so itsdangerous never uses it here.
+    The fast form is checked against `TokenSigner` before use, and `TokenSigner` is used
+    if they ever differ (a different itsdangerous, say).
+    """
+    reference = TokenSigner(keys)
+    signer = URLSafeSerializer(
+        list(reversed(keys)), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    ).make_signer(SALT)
+    key = signer.derive_key()
+    sep = signer.sep.encode() if isinstance(signer.sep, str) else signer.sep
+
+    def fast(contact_id: int, campaign_id: int) -> str:
+        payload = base64_encode(json.dumps([contact_id, campaign_id], separators=(",", ":")).encode())
+        signature = base64_encode(hmac.new(key, payload, hashlib.sha256).digest())
+        return (payload + sep + signature).decode("ascii")
+
+    probes = [(1, 0), (0, 0), (123456789, 42), (7, 2**40)]
+    if all(fast(c, k) == reference.make(c, k) for c, k in probes):
+        return fast
+    return reference.make
 
 
 class RecipientPreparer:
@@ -13,7 +48,7 @@ class RecipientPreparer:
 
     def __init__(self, workspace: Workspace, campaign_id: int) -> None:
         self.campaign_id = campaign_id
-        self._signer = TokenSigner(workspace.secret_keys())
+        self._make_token = token_maker(workspace.secret_keys())
         self._base_url = workspace.sender.base_url
         self._mailto = workspace.sender.unsubscribe_mailto
 
@@ -27,7 +62,7 @@ class RecipientPreparer:
         name: str | None = None,
         organisation: str | None = None,
     ) -> PreparedRecipient:
-        token = self._signer.make(contact_id, self.campaign_id)
+        token = self._make_token(contact_id, self.campaign_id)
         recipient = Recipient(
             email=email,
             unsubscribe_url=unsubscribe_url(self._base_url, token),

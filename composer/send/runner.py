@@ -13,6 +13,7 @@ import fcntl
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,10 +22,17 @@ from composer.compose.model import Composition
 from composer.errors import ChecksFailed, InputError, TransportAuthError
 from composer.identity import AddressHasher
 from composer.send import ledger
-from composer.send.campaign import audience, check_content, find_campaign, freeze, open_campaign
+from composer.send.campaign import (
+    Audience,
+    audience,
+    check_content,
+    find_campaign,
+    freeze,
+    open_campaign,
+)
 from composer.send.prepare import RecipientPreparer
 from composer.send.transports import make_transport
-from composer.send.transports.base import Batch, PreparedRecipient, Status, Transport
+from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Status, Transport
 from composer.store import audit
 from composer.store.db import Store, current_actor
 from composer.workspace import Workspace
@@ -66,6 +74,8 @@ class SendPlan:
     campaign_id: int | None
     retry_unknown: bool
     test_to: str | None = None
+    # Who the plan counted; the send freezes these rather than reading them again.
+    audience: Audience | None = field(default=None, repr=False, compare=False)
 
     @property
     def to_send(self) -> int:
@@ -213,6 +223,7 @@ def plan_send(
             campaign_id=campaign.id if campaign is not None else None,
             retry_unknown=retry_unknown,
             test_to=test_to,
+            audience=who,
         )
     finally:
         if own_store:
@@ -392,7 +403,10 @@ def _send_campaign(
     hasher = AddressHasher(workspace.secret_keys())
     started = time.monotonic()
     with store.session() as session:
-        who = audience(session, hasher, segments)
+        # The plan's audience is reused: anyone suppressed since is still never sent,
+        # because every batch is read with the suppressions of that moment.
+        who = summary.plan.audience or audience(session, hasher, segments)
+        summary.plan.audience = None
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
         summary.recovered = ledger.recover_in_flight(session, campaign_id)
@@ -427,50 +441,31 @@ def _send_campaign(
         progress = None
     if progress is not None:
         progress.start(total)
+    batches = _Batches(store, preparer, composition, segments, campaign_id, states, size)
     try:
-        with engine:
-            for segment in segments:
-                render = composition.renders[segment]
-                after = 0
+        with engine, ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as pool:
+            # One batch in flight while the next is read, claimed and prepared: the ledger
+            # still commits each batch as in flight before it goes out.
+            in_flight: tuple[Future[list[Outcome]], Batch] | None = None
+            unsent: Batch | None = None  # claimed (in flight in the ledger), not handed over
+            try:
                 while True:
-                    batch_id = uuid.uuid4().hex
-                    with store.session() as session:
-                        rows = ledger.next_rows(session, campaign_id, segment, states, after, size)
-                        if not rows:
-                            break
-                        after = rows[-1].id
-                        claimed = ledger.claim(session, [r.id for r in rows], batch_id, states)
-                    rows = [r for r in rows if r.id in claimed]
-                    if not rows:
-                        continue
-                    recipients = [
-                        preparer.prepare(
-                            r.id, r.email, r.contact_id,
-                            first_name=r.first_name, name=r.name, organisation=r.organisation,
-                        )
-                        for r in rows
-                    ]  # fmt: skip
-                    batch = Batch(campaign_id, composition.key, batch_id, render, recipients)
-                    pacer.before(len(recipients))
-                    try:
-                        outcomes = engine.send(batch)
-                    except TransportAuthError:
-                        with store.session() as session:
-                            ledger.release(session, batch_id, state=ledger.PENDING)
-                        raise
-                    except BaseException as exc:
-                        with store.session() as session:
-                            ledger.release(
-                                session, batch_id, state=ledger.UNKNOWN,
-                                error=f"interrupted while in flight ({exc.__class__.__name__})",
-                            )  # fmt: skip
-                        raise
-                    with store.session() as session:
-                        ledger.record(session, batch_id, outcomes)
-                    for outcome in outcomes:
-                        _count(summary, outcome.status, outcome.error)
-                    if progress is not None:
-                        progress.advance(len(outcomes))
+                    unsent = batches.next()
+                    if in_flight is not None:
+                        _settle(store, summary, progress, *in_flight)
+                        in_flight = None
+                    if unsent is None:
+                        break
+                    pacer.before(len(unsent.recipients))
+                    in_flight = (pool.submit(engine.send, unsent), unsent)
+                    unsent = None
+            except BaseException:
+                # Whatever stopped us, a batch that never went out goes back to pending.
+                batches.release_unsent(unsent.batch_id if unsent is not None else None)
+                if in_flight is not None:
+                    with contextlib.suppress(BaseException):
+                        _settle(store, summary, progress, *in_flight)
+                raise
     finally:
         if progress is not None:
             progress.finish()
@@ -479,6 +474,94 @@ def _send_campaign(
         summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
         _finish(store, summary, campaign_id, engine.name)
     return summary
+
+
+class _Batches:
+    """Reads, claims (commits in flight) and prepares the campaign's batches in order."""
+
+    def __init__(
+        self,
+        store: Store,
+        preparer: RecipientPreparer,
+        composition: Composition,
+        segments: list[str],
+        campaign_id: int,
+        states: tuple[str, ...],
+        size: int,
+    ) -> None:
+        self.store = store
+        self.preparer = preparer
+        self.composition = composition
+        self.segments = list(segments)
+        self.campaign_id = campaign_id
+        self.states = states
+        self.size = size
+        self._after = 0
+        self._claimed: str | None = None  # claimed, not yet handed to the transport
+
+    def next(self) -> Batch | None:
+        while self.segments:
+            segment = self.segments[0]
+            batch_id = uuid.uuid4().hex
+            with self.store.session() as session:
+                rows = ledger.next_rows(session, self.campaign_id, segment, self.states, self._after, self.size)
+                if not rows:
+                    self.segments.pop(0)
+                    self._after = 0
+                    continue
+                self._after = rows[-1].id
+                claimed = ledger.claim(session, [r.id for r in rows], batch_id, self.states)
+            rows = [r for r in rows if r.id in claimed]
+            if not rows:
+                continue
+            self._claimed = batch_id
+            recipients = [
+                self.preparer.prepare(
+                    r.id, r.email, r.contact_id,
+                    first_name=r.first_name, name=r.name, organisation=r.organisation,
+                )
+                for r in rows
+            ]  # fmt: skip
+            batch = Batch(self.campaign_id, self.composition.key, batch_id, self.composition.renders[segment], recipients)
+            self._claimed = None
+            return batch
+        return None
+
+    def release_unsent(self, batch_id: str | None) -> None:
+        """Batches claimed but never handed to the transport go back to pending."""
+        for claimed in {batch_id, self._claimed} - {None}:
+            with self.store.session() as session:
+                ledger.release(session, str(claimed), state=ledger.PENDING)
+        self._claimed = None
+
+
+def _settle(
+    store: Store,
+    summary: SendSummary,
+    progress: Progress | None,
+    future: Future[list[Outcome]],
+    batch: Batch,
+) -> None:
+    """Wait for a batch's answer and commit it; on an error, release the batch and re-raise."""
+    try:
+        outcomes = future.result()
+    except TransportAuthError:
+        with store.session() as session:
+            ledger.release(session, batch.batch_id, state=ledger.PENDING)
+        raise
+    except BaseException as exc:
+        with store.session() as session:
+            ledger.release(
+                session, batch.batch_id, state=ledger.UNKNOWN,
+                error=f"interrupted while in flight ({exc.__class__.__name__})",
+            )  # fmt: skip
+        raise
+    with store.session() as session:
+        ledger.record(session, batch.batch_id, outcomes)
+    for outcome in outcomes:
+        _count(summary, outcome.status, outcome.error)
+    if progress is not None:
+        progress.advance(len(outcomes))
 
 
 def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str) -> None:

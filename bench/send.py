@@ -1,0 +1,187 @@
+"""Benchmark for `bulletin send` (issue 4): not a timed test.
+
+1. The sample bulletin to 100,000 generated recipients (reserved domains only) through
+   the loopback SendGrid-compatible server (tests/fakes/sendgrid_server.py, in its own
+   process), with the ledger on SQLite. Prints recipients/s, requests and peak RSS of the
+   sending process. Targets: >= 10,000 recipients/s, peak RSS <= 250 MB.
+2. 10,000 messages through the SMTP transport to aiosmtpd on loopback (its own process,
+   discarding mail). Prints messages/s. Target: >= 1,000 messages/s.
+
+Each send runs in a fresh child process, so its peak RSS is the send's own.
+Run: .venv/bin/python bench/send.py [--recipients N] [--smtp-messages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+PARTS = ("bulletin.toml", "sections", "layouts", "lists", "bulletins")
+SAMPLE = "bulletins/2026-06-gpce.yaml"
+KEY = "SG.bench-key"
+SECRET = "bench-secret-key"
+DOMAINS = ("example.org", "example.com", "nhs.example", "practice.example")
+
+
+def make_workspace(root: Path) -> None:
+    root.mkdir(parents=True)
+    for part in PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, root / part)
+        else:
+            shutil.copy2(src, root / part)
+
+
+def populate(root: Path, n: int) -> float:
+    """n contacts spread over the three segments, bulk-inserted. Returns seconds."""
+    from sqlalchemy import insert
+
+    from composer.store.db import Store
+    from composer.store.models import Contact, SegmentMember, utcnow
+    from composer.workspace import load_workspace
+
+    started = time.perf_counter()
+    ws = load_workspace(root, env={"BULLETIN_SECRET_KEY": SECRET})
+    store = Store(ws.database_url())
+    now = utcnow()
+    segments = ("lmc", "practice", "registrar")
+    with store.session() as s:
+        for start in range(0, n, 20_000):
+            contacts = []
+            members = []
+            for i in range(start + 1, min(n, start + 20_000) + 1):
+                email = f"gp{i:06d}@{DOMAINS[i % len(DOMAINS)]}"
+                contacts.append(
+                    {"id": i, "email": email, "email_norm": email, "first_name": "Sam", "name": f"Dr Sam Example {i}",
+                     "organisation": f"Example Surgery {i % 700}", "extra": {}, "created_at": now, "updated_at": now}
+                )  # fmt: skip
+                members.append({"contact_id": i, "segment": segments[i % 3], "source": "bench", "added_at": now})
+            s.execute(insert(Contact.__table__), contacts)
+            s.execute(insert(SegmentMember.__table__), members)
+    store.close()
+    return time.perf_counter() - started
+
+
+def child(root: Path, transport: str, key: str) -> None:
+    """Compose and send in this (fresh) process; print a JSON line of figures."""
+    from composer.compose.pipeline import compose_bulletin
+    from composer.send import send_bulletin
+    from composer.send.transports import make_transport
+    from composer.workspace import load_workspace
+
+    ws = load_workspace(root)
+    composition = dataclasses.replace(compose_bulletin(ws, root / SAMPLE), key=key)
+    engine = make_transport(transport, ws)
+    started = time.perf_counter()
+    summary = send_bulletin(ws, composition, transport=engine)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "sent": summary.sent, "failed": summary.failed, "unknown": summary.unknown,
+        "requests": summary.requests, "elapsed": elapsed, "peak_rss_mb": peak_kb / 1024,
+    }))  # fmt: skip
+
+
+def run_child(root: Path, transport: str, key: str, env: dict[str, str]) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(root), transport, key],
+        env={**os.environ, **env}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"child failed:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_sendgrid(base: Path, n: int) -> None:
+    root = base / "sg"
+    make_workspace(root)
+    setup = populate(root, n)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.sendgrid_server", "--key", KEY],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        env = {"BULLETIN_SECRET_KEY": SECRET, "SENDGRID_API_KEY": KEY, "BULLETIN_SENDGRID_API_HOST": url}
+        result = run_child(root, "sendgrid", "bench-sendgrid", env)
+        with urllib.request.urlopen(url + "/_fake/stats", timeout=10) as response:
+            stats = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.wait()
+    rate = result["sent"] / result["elapsed"]
+    print(f"SendGrid path: {n:,} recipients (setup {setup:.1f} s, not timed)")
+    print(f"  sent {result['sent']:,}, failed {result['failed']:,}, unknown {result['unknown']:,} in {result['elapsed']:.2f} s")
+    print(f"  {rate:,.0f} recipients/s (target >= 10,000)  {'OK' if rate >= 10_000 else 'BELOW TARGET'}")
+    print(f"  {result['requests']:,} requests; server accepted {stats['accepted']:,}, duplicates {stats['duplicates']}")
+    print(f"  peak RSS {result['peak_rss_mb']:.0f} MB (target <= 250)  {'OK' if result['peak_rss_mb'] <= 250 else 'ABOVE TARGET'}")
+
+
+def bench_smtp(base: Path, n: int) -> None:
+    root = base / "smtp"
+    make_workspace(root)
+    populate(root, n)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        env = {"BULLETIN_SECRET_KEY": SECRET, "BULLETIN_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+        result = run_child(root, "smtp", "bench-smtp", env)
+    finally:
+        server.terminate()
+        server.wait()
+    rate = result["sent"] / result["elapsed"]
+    print(f"SMTP path: {n:,} messages to aiosmtpd on loopback")
+    print(f"  sent {result['sent']:,}, failed {result['failed']:,} in {result['elapsed']:.2f} s")
+    print(f"  {rate:,.0f} messages/s (target >= 1,000)  {'OK' if rate >= 1_000 else 'BELOW TARGET'}")
+    print(f"  peak RSS {result['peak_rss_mb']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Benchmark bulletin send (SendGrid and SMTP paths).")
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--smtp-messages", type=int, default=10_000)
+    parser.add_argument("--child", nargs=3, metavar=("ROOT", "TRANSPORT", "KEY"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), args.child[1], args.child[2])
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
+        base = Path(tmp)
+        if args.recipients:
+            bench_sendgrid(base, args.recipients)
+        if args.smtp_messages:
+            bench_smtp(base, args.smtp_messages)
+
+
+if __name__ == "__main__":
+    main()
