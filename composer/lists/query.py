@@ -17,7 +17,7 @@ from composer.identity import AddressHasher
 from composer.lists.base import LOOKUP_CHUNK, Lists, chunked
 from composer.store.models import Contact, SegmentMember, Suppression
 
-# Above this many contacts, loading every suppression once beats IN (...) lookups.
+# Above this many contacts, matching the whole store at once beats IN (...) lookups.
 _BULK_STATUS = 2000
 
 
@@ -27,16 +27,10 @@ def contact_status(
     """For (id, email_norm) pairs: the suppression reason of each suppressed contact."""
     if not contacts or session.scalar(select(Suppression.id).limit(1)) is None:
         return {}
-    found: dict[int, str] = {}
     if len(contacts) > _BULK_STATUS:
-        reasons = dict(session.execute(select(Suppression.email_hash, Suppression.reason)).all())
-        for contact_id, norm in contacts:
-            for digest in hasher.candidates(norm):
-                reason = reasons.get(digest)
-                if reason is not None:
-                    found[contact_id] = reason
-                    break
-        return found
+        everyone = suppressed_contacts(session, hasher)
+        return {cid: everyone[cid] for cid, _ in contacts if cid in everyone}
+    found: dict[int, str] = {}
     for part in chunked(contacts, LOOKUP_CHUNK // max(1, len(hasher.candidates("x")))):
         owner: dict[str, int] = {}
         for contact_id, norm in part:
@@ -46,6 +40,38 @@ def contact_status(
             select(Suppression.email_hash, Suppression.reason).where(Suppression.email_hash.in_(list(owner)))
         ).all():
             found.setdefault(owner[digest], reason)
+    return found
+
+
+def suppressed_contacts(session: Session, hasher: AddressHasher) -> dict[int, str]:
+    """Every suppressed contact in the store: id → suppression reason.
+
+    A suppression that still holds the address matches its contact by a join on the
+    normalized address (indexed on contacts, and independent of key rotation). Only if
+    some suppressions hold nothing but the hash (erasures) are the contacts' addresses
+    hashed, the one step that grows with the size of the lists.
+    """
+    found: dict[int, str] = dict(
+        session.execute(
+            select(Contact.id, Suppression.reason).join(
+                Suppression, Suppression.email_norm == Contact.email_norm
+            )
+        ).all()
+    )
+    hash_only = dict(
+        session.execute(
+            select(Suppression.email_hash, Suppression.reason).where(Suppression.email_norm.is_(None))
+        ).all()
+    )
+    if hash_only:
+        for contact_id, norm in session.execute(select(Contact.id, Contact.email_norm)).all():
+            if contact_id in found:
+                continue
+            for digest in hasher.candidates(norm):
+                reason = hash_only.get(digest)
+                if reason is not None:
+                    found[contact_id] = reason
+                    break
     return found
 
 
@@ -147,10 +173,7 @@ def stats(lists: Lists) -> Stats:
                 select(Suppression.reason, func.count()).group_by(Suppression.reason)
             ).all()
         )
-        suppressed_ids: dict[int, str] = {}
-        if by_reason:
-            pairs = session.execute(select(Contact.id, Contact.email_norm)).all()
-            suppressed_ids = contact_status(session, lists.hasher, pairs)
+        suppressed_ids = suppressed_contacts(session, lists.hasher) if by_reason else {}
         suppressed_members: Counter[str] = Counter()
         for part in chunked(list(suppressed_ids), LOOKUP_CHUNK):
             suppressed_members.update(
