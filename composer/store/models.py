@@ -44,6 +44,9 @@ class Contact(Base):
     """A person on the lists. `email_norm` is for matching, `email` as the person gave it."""
 
     __tablename__ = "contacts"
+    # Never reuse an erased contact's id: an old unsubscribe token names the id, and must
+    # not act on whoever is given it next (SQLite reuses the highest rowid otherwise).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320))

@@ -1,0 +1,35 @@
+"""An upgrade never loses data, and an erased contact's id is never given to someone else."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, insert, select
+
+from composer.store.db import make_engine, upgrade
+from composer.store.models import Contact, SegmentMember
+
+
+def test_upgrade_from_first_revision_keeps_contacts_and_memberships(store_url: str) -> None:
+    engine = make_engine(store_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(insert(Contact).values(id=1, email="A@example.org", email_norm="a@example.org", extra={}))
+        conn.execute(insert(SegmentMember).values(contact_id=1, segment="lmc"))
+    upgrade(engine, "head")
+    with engine.begin() as conn:
+        assert conn.execute(select(Contact.email)).scalars().all() == ["A@example.org"]
+        assert conn.execute(select(func.count()).select_from(SegmentMember)).scalar() == 1
+    engine.dispose()
+
+
+def test_ids_of_deleted_contacts_are_not_reused(store_url: str) -> None:
+    engine = make_engine(store_url)
+    upgrade(engine, "head")
+    with engine.begin() as conn:
+        conn.execute(insert(Contact).values(email="a@example.org", email_norm="a@example.org", extra={}))
+        conn.execute(insert(Contact).values(email="b@example.org", email_norm="b@example.org", extra={}))
+        erased = conn.execute(select(func.max(Contact.id))).scalar()
+        conn.execute(delete(Contact).where(Contact.id == erased))
+        conn.execute(insert(Contact).values(email="c@example.org", email_norm="c@example.org", extra={}))
+        newcomer = conn.execute(select(Contact.id).where(Contact.email_norm == "c@example.org")).scalar()
+    assert newcomer != erased
+    engine.dispose()
