@@ -104,3 +104,17 @@ def test_stats_counts_members_active_and_suppressed(lists: Lists, tmp_path: Path
     assert by_name == {"lmc": (3, 2, 1), "practice": (2, 1, 1), "registrar": (0, 0, 0)}
     assert (result.contacts, result.active, result.suppressed_contacts) == (4, 3, 1)
     assert result.suppressions == {"bounced": 1, "manual": 1}
+
+
+def test_stats_and_show_see_a_suppression_that_holds_only_the_hash(lists: Lists, tmp_path: Path) -> None:
+    from composer.lists.query import show_contacts
+    from composer.store import suppressions
+
+    import_file(lists, write(tmp_path / "a.csv", "Email\na@example.org\nb@example.org\n"), "lmc")
+    with lists.store.session() as s:
+        suppressions.suppress(s, lists.hasher, "B@example.org", reason="complained", source="test", keep_address=False)
+    result = stats(lists)
+    assert (result.active, result.suppressed_contacts) == (1, 1)
+    assert [(c.email, c.suppressed) for c in show_contacts(lists).contacts] == [
+        ("a@example.org", None), ("b@example.org", "complained"),
+    ]
