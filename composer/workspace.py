@@ -6,6 +6,7 @@ things live and who is sending comes from here, so the library never guesses pat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tomllib
@@ -20,8 +21,8 @@ from composer.errors import ConfigError
 CONFIG_NAME = "bulletin.toml"
 ENV_WORKSPACE = "BULLETIN_WORKSPACE"
 ENV_DATABASE_URL = "BULLETIN_DATABASE_URL"
-ENV_SECRET_KEY = "BULLETIN_SECRET_KEY"
-ENV_OLD_SECRET_KEYS = "BULLETIN_OLD_SECRET_KEYS"
+ENV_SECRET_KEY = "BULLETIN_SECRET_KEY"  # noqa: S105 - the variable's name, not a key
+ENV_OLD_SECRET_KEYS = "BULLETIN_OLD_SECRET_KEYS"  # noqa: S105 - likewise
 
 
 class _Strict(BaseModel):
@@ -166,10 +167,8 @@ class Workspace:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(48))
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, path)  # first writer wins if two processes race
-        except FileExistsError:
-            pass
         tmp.unlink(missing_ok=True)
         return path.read_text(encoding="utf-8").strip()
 
