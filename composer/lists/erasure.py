@@ -130,7 +130,16 @@ def forget(lists: Lists, address: str) -> ForgetResult:
             session, lists.hasher, norm, reason="erased", source="cli", keep_address=False, command=command
         )
         state = "created" if previous is None else ("already erased" if previous == "erased" else "converted")
-        if row.email_hash != hashes[0]:
+        session.flush()
+        # Any second row for the person (under another key) is an erasure too.
+        session.execute(
+            update(Suppression)
+            .where(Suppression.email_hash.in_(hashes), Suppression.id != row.id)
+            .values(reason="erased", email_norm=None, source="cli")
+            .execution_options(synchronize_session=False)
+        )
+        current = session.scalar(select(Suppression.id).where(Suppression.email_hash == hashes[0]))
+        if current is None:
             # Made under an older key: re-key it, so that the erasure outlives that key.
             row.email_hash = hashes[0]
 

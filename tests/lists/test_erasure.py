@@ -142,6 +142,30 @@ def test_forget_rekeys_a_suppression_made_under_an_old_key(store_workspace) -> N
         rotated.close()
 
 
+def test_forget_converts_rows_under_every_key(store_workspace) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from composer.identity import AddressHasher
+    from composer.lists.base import open_lists
+
+    env = {**store_workspace.env, "BULLETIN_SECRET_KEY": "new-key",
+           "BULLETIN_OLD_SECRET_KEYS": store_workspace.env["BULLETIN_SECRET_KEY"]}
+    rotated = open_lists(replace(store_workspace, env=env))
+    old_hash = AddressHasher([store_workspace.env["BULLETIN_SECRET_KEY"]]).hash(NORM)
+    try:
+        with rotated.store.session() as s:
+            s.add_all([
+                Suppression(email_hash=old_hash, email_norm=NORM, reason="bounced", source="test"),
+                Suppression(email_hash=rotated.hasher.hash(NORM), email_norm=NORM, reason="manual", source="test"),
+            ])
+        forget(rotated, ADDRESS)
+        with rotated.store.session() as s:
+            rows = {(r.email_hash, r.reason, r.email_norm) for r in s.scalars(select(Suppression))}
+        assert rows == {(old_hash, "erased", None), (rotated.hasher.hash(NORM), "erased", None)}
+    finally:
+        rotated.close()
+
+
 def test_forget_of_an_unknown_address_still_blocks_future_imports(lists: Lists, tmp_path: Path) -> None:
     result = forget(lists, "never@example.org")
     assert not result.contact_deleted and result.suppression == "created"
