@@ -5,15 +5,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Sequence
 
 from itsdangerous import URLSafeSerializer
 from itsdangerous.encoding import base64_encode
 
-from composer.compose.merge import Recipient, substitutions
+from composer.compose.merge import FALLBACKS, MERGE_FIELDS, token
 from composer.send.transports.base import PreparedRecipient
 from composer.tokens import SALT, TokenSigner, list_unsubscribe_headers, unsubscribe_url
 from composer.workspace import Workspace
+
+_PLACEHOLDER = "BTXTOKENXBT"
+_TOKENS = tuple((field, token(field, "html"), token(field, "text")) for field in MERGE_FIELDS)
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def fast_substitutions(values: dict[str, str | None]) -> dict[str, str]:
+    """Exactly `composer.compose.merge.substitutions(Recipient(**values))`, built with the
+    token names made once and one-pass escaping (`html.escape(quote=True)`); a test
+    compares the two on awkward input."""
+    subs: dict[str, str] = {}
+    for field, html_token, text_token in _TOKENS:
+        raw = values.get(field)
+        value = FALLBACKS.get(field, "") if raw is None or raw.strip() == "" else raw
+        subs[html_token] = value.translate(_ESCAPE)
+        subs[text_token] = value
+    return subs
+_URL_SAFE = re.compile(r"[A-Za-z0-9._-]+")  # what urllib.parse.quote leaves as it is
 
 
 def token_maker(keys: Sequence[str]) -> Callable[[int, int], str]:
@@ -51,6 +70,9 @@ class RecipientPreparer:
         self._make_token = token_maker(workspace.secret_keys())
         self._base_url = workspace.sender.base_url
         self._mailto = workspace.sender.unsubscribe_mailto
+        # list_unsubscribe_headers percent-quotes the token for the mailto: URI, which is
+        # slow; a URL-safe token quotes to itself, so fill a template made once instead.
+        self._headers = list_unsubscribe_headers(self._base_url, self._mailto, _PLACEHOLDER)
 
     def prepare(
         self,
@@ -63,17 +85,21 @@ class RecipientPreparer:
         organisation: str | None = None,
     ) -> PreparedRecipient:
         token = self._make_token(contact_id, self.campaign_id)
-        recipient = Recipient(
-            email=email,
-            unsubscribe_url=unsubscribe_url(self._base_url, token),
-            first_name=first_name,
-            name=name,
-            organisation=organisation,
-        )
+        values = {
+            "email": email,
+            "unsubscribe_url": unsubscribe_url(self._base_url, token),
+            "first_name": first_name,
+            "name": name,
+            "organisation": organisation,
+        }
+        if _URL_SAFE.fullmatch(token):
+            headers = {name: value.replace(_PLACEHOLDER, token) for name, value in self._headers.items()}
+        else:
+            headers = list_unsubscribe_headers(self._base_url, self._mailto, token)
         return PreparedRecipient(
             key=key,
             email=email,
             contact_id=contact_id,
-            substitutions=substitutions(recipient),
-            headers=list_unsubscribe_headers(self._base_url, self._mailto, token),
+            substitutions=fast_substitutions(values),
+            headers=headers,
         )

@@ -82,6 +82,11 @@ def _error(message: str, field: str | None) -> dict[str, Any]:
 
 
 def _json_bytes(value: Any) -> int:
+    """Bytes of `value` as compact JSON; for a flat str→str object a cheap upper bound first."""
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        rough = 2 + sum(2 * (len(k) + len(v)) * 2 + 6 for k, v in value.items())
+        if rough <= MAX_ARGS_BYTES:
+            return rough
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import time
 import urllib.error
 from collections.abc import Callable
@@ -40,6 +41,7 @@ ENV_API_KEY = "SENDGRID_API_KEY"
 ENV_API_HOST = "BULLETIN_SENDGRID_API_HOST"
 MAX_PERSONALIZATIONS = 1000  # and 1000 recipients in all, per request
 MAX_ARGS_BYTES = 10_000  # substitutions and custom_args, each, per personalization
+_TOKEN = re.compile(r"%%BT\.[a-z_]+\.[ht]%%")
 
 
 def _body_text(body: Any) -> str:
@@ -110,6 +112,7 @@ class SendGridTransport(Transport):
         self._sleep = sleep
         self._clock = clock
         self._client = SendGridAPIClient(api_key=api_key, host=self.host)
+        self._token_cache: tuple[Any, frozenset[str]] | None = None
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, **overrides: Any) -> SendGridTransport:
@@ -135,11 +138,12 @@ class SendGridTransport(Transport):
         `add_personalization` inserts at index 0 and does not enforce the limits."""
         envelope = batch.render.envelope
         campaign = str(batch.campaign_id)
+        used = self._used_tokens(batch)
         payload: dict[str, Any] = {
             "personalizations": [
                 {
                     "to": [{"email": r.email}],
-                    "substitutions": r.substitutions,
+                    "substitutions": {k: v for k, v in r.substitutions.items() if k in used},
                     "headers": r.headers,
                     "custom_args": {"campaign_id": campaign, "contact_id": str(r.contact_id)},
                 }
@@ -163,13 +167,24 @@ class SendGridTransport(Transport):
             payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
         return payload
 
+    def _used_tokens(self, batch: Batch) -> frozenset[str]:
+        """The merge tokens this segment's email contains: only those need substitutions,
+        which keeps each request (and SendGrid's work) small."""
+        render = batch.render
+        cached = self._token_cache
+        if cached is None or cached[0] is not render:
+            found = _TOKEN.findall(render.html + render.text + render.envelope.subject)
+            cached = self._token_cache = (render, frozenset(found))
+        return cached[1]
+
     # -- send ----------------------------------------------------------------------------
 
     def _send_batch(self, batch: Batch) -> list[Outcome]:
         outcomes: list[Outcome] = []
         sendable: list[PreparedRecipient] = []
+        used = self._used_tokens(batch)
         for r in batch.recipients:
-            if _json_size(r.substitutions) > MAX_ARGS_BYTES:
+            if _json_size({k: v for k, v in r.substitutions.items() if k in used}) > MAX_ARGS_BYTES:
                 outcomes.append(
                     Outcome(r.key, Status.FAILED, error="merge values over SendGrid's 10,000-byte substitutions limit")
                 )
