@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,9 +125,13 @@ def current_actor() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
+_ADDRESS_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
+
+
 def current_command() -> str:
-    """The command line as typed (program name shortened), for the audit log."""
+    """The command line as typed, for the audit log, with anything that looks like an
+    address replaced: `lists suppress jane@example.org` must not put the address there."""
     argv = list(sys.argv)
     if argv:
         argv[0] = Path(argv[0]).name
-    return " ".join(argv)[:300]
+    return _ADDRESS_LIKE.sub("<address>", " ".join(argv))[:300]

@@ -33,3 +33,10 @@ def test_ids_of_deleted_contacts_are_not_reused(store_url: str) -> None:
         newcomer = conn.execute(select(Contact.id).where(Contact.email_norm == "c@example.org")).scalar()
     assert newcomer != erased
     engine.dispose()
+
+
+def test_audit_command_line_never_holds_an_address(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from composer.store.db import current_command
+
+    monkeypatch.setattr("sys.argv", ["/x/bin/bulletin", "lists", "suppress", "Jane.Doe@example.org", "--reason", "manual"])
+    assert current_command() == "bulletin lists suppress <address> --reason manual"
