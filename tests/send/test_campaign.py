@@ -229,3 +229,21 @@ def test_default_transport_comes_from_bulletin_toml(workspace: Workspace) -> Non
     add_contacts(workspace, people(1))
     summary = send_bulletin(with_env(workspace), make_composition(), ["lmc"])
     assert summary.transport.startswith("outbox")
+
+
+def test_a_contact_erased_after_the_campaign_started_is_not_sent(store_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    from sqlalchemy import delete
+
+    from composer.store.models import Contact
+
+    add_contacts(store_workspace, people(2))
+    fake_sendgrid.fail_next(1, status=500)
+    send_bulletin(store_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid, max_retries=0))
+    store = Store(store_workspace.database_url())
+    with store.session() as s:
+        s.execute(delete(Contact).where(Contact.email == "gp0@example.org"))
+        s.execute(update(Delivery).where(Delivery.email == "gp0@example.org").values(email=None))
+    store.close()
+    summary = send_bulletin(store_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert summary.sent == 1 and summary.skipped == 1
+    assert list(fake_sendgrid.counts) == ["gp1@example.org"]

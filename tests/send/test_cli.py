@@ -166,3 +166,36 @@ def test_fast_mime_matches_build_message_on_the_sample(workspace: Workspace) -> 
         for kind in ("html", "plain"):
             assert a.get_body((kind,)).get_content() == b.get_body((kind,)).get_content()  # type: ignore[union-attr]
         assert a["Subject"] == b["Subject"] and a["List-Unsubscribe"] == b["List-Unsubscribe"]
+
+
+def test_unknown_outcomes_are_counted_and_retry_unknown_is_explained(workspace_dir: Path, fake_sendgrid: FakeSendGrid) -> None:
+    from composer.workspace import load_workspace
+
+    toml = workspace_dir / "bulletin.toml"
+    toml.write_text(toml.read_text().replace("timeout = 30\nmax_retries", "timeout = 0.3\nmax_retries"))
+    ws = load_workspace(workspace_dir)
+    add_contacts(ws, PEOPLE[:2])
+    env = {"SENDGRID_API_KEY": API_KEY, "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url}
+    fake_sendgrid.fail_next(1, kind="stall", stall=1.0)
+    result = run(ws, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", env=env)
+    assert result.exit_code == 1
+    assert "2 unknown" in result.output and "--retry-unknown" in result.output and "second copy" in result.output
+    again = run(ws, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", env=env)
+    assert again.exit_code == 0 and "Nothing to send now" in again.output and "2 unknown" in again.output
+    retried = run(ws, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", "--retry-unknown", env=env)
+    assert retried.exit_code == 0 and "Done: 2 sent" in retried.output
+
+
+def test_missing_api_key_is_a_config_error(people: Workspace) -> None:
+    result = run(people, "send", SAMPLE, "--yes", "--transport", "sendgrid", env={"SENDGRID_API_KEY": ""})
+    assert result.exit_code == 2 and "SENDGRID_API_KEY is not set" in result.output
+    assert ledger_rows(people) == []
+
+
+def test_a_second_send_of_the_same_bulletin_is_refused_while_one_runs(people: Workspace) -> None:
+    from composer.send.runner import campaign_lock
+
+    with campaign_lock(people, "2026-06-gpce"):
+        result = run(people, "send", SAMPLE, "--yes")
+    assert result.exit_code == 2 and "another 'bulletin send' of '2026-06-gpce' is running" in result.output
+    assert run(people, "send", SAMPLE, "--yes").exit_code == 0
