@@ -356,7 +356,7 @@ def _send_tests(
             batch = Batch(
                 campaign_id=0,
                 campaign_key=composition.key,
-                batch_id=f"{segment}-{uuid.uuid4().hex[:8]}",
+                batch_id=uuid.uuid4().hex[:8],
                 render=composition.renders[segment],
                 recipients=[recipient],
                 subject_prefix="[TEST] ",

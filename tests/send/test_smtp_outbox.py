@@ -259,3 +259,31 @@ def test_fast_substitutions_equal_the_merge_module() -> None:
         for field in ("first_name", "name", "organisation"):
             values[field] = rng.choice([None, "", "  ", "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))])
         assert fast_substitutions(values) == substitutions(Recipient(**values))  # type: ignore[arg-type]
+
+
+def test_smtp_connection_lost_mid_message_is_unknown_and_the_rest_go_through(workspace: Workspace) -> None:
+    from aiosmtpd.controller import Controller
+
+    received: list[str] = []
+
+    class DropsOne:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            if envelope.rcpt_tos == ["gp1@example.org"]:
+                server.transport.close()  # the line drops before the reply to the final dot
+                return "250 OK"
+            received.extend(envelope.rcpt_tos)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(DropsOne(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        add_contacts(workspace, people(3))
+        ws = with_env(workspace, BULLETIN_SMTP_URL=f"smtp://127.0.0.1:{port}?timeout=5")
+        summary = send_bulletin(ws, make_composition(), ["lmc"], transport="smtp")
+    finally:
+        controller.stop()
+    assert (summary.sent, summary.unknown) == (2, 1)
+    assert sorted(received) == ["gp0@example.org", "gp2@example.org"]
+    states = {r["email"]: r["state"] for r in ledger_rows(ws)}
+    assert states == {"gp0@example.org": "sent", "gp1@example.org": "unknown", "gp2@example.org": "sent"}
