@@ -287,3 +287,82 @@ def test_smtp_connection_lost_mid_message_is_unknown_and_the_rest_go_through(wor
     assert sorted(received) == ["gp0@example.org", "gp2@example.org"]
     states = {r["email"]: r["state"] for r in ledger_rows(ws)}
     assert states == {"gp0@example.org": "sent", "gp1@example.org": "unknown", "gp2@example.org": "sent"}
+
+
+def _self_signed(tmp: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_smtp_over_tls_with_auth(workspace: Workspace, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", cert)  # the client trusts our test CA, verification stays on
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    got: list[tuple[bool, str]] = []
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+            got.append((tls, envelope.rcpt_tos[0]))
+            return "250 OK"
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+
+    port = free_port()
+    options: dict[str, Any] = {"authenticator": authenticator, "auth_required": True}
+    if mode == "starttls":
+        options.update(tls_context=server_ctx, require_starttls=True)
+    else:
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; this connection is TLS from the start.
+        options.update(ssl_context=server_ctx, auth_require_tls=False)
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        add_contacts(workspace, people(2))
+        url = (
+            f"smtp://bulletin:s3cret@127.0.0.1:{port}?starttls=true"
+            if mode == "starttls"
+            else f"smtps://bulletin:s3cret@127.0.0.1:{port}"
+        )
+        summary = send_bulletin(with_env(workspace, BULLETIN_SMTP_URL=url), make_composition(), ["lmc"], transport="smtp")
+    finally:
+        controller.stop()
+    assert summary.sent == 2
+    assert sorted(got) == [(True, "gp0@example.org"), (True, "gp1@example.org")]
