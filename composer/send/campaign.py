@@ -24,6 +24,8 @@ from composer.store.models import Campaign, Contact, Delivery, SegmentMember, ut
 from composer.store.suppressions import suppressed_hashes
 
 _T = cast(Table, Delivery.__table__)
+_M = cast(Table, SegmentMember.__table__)
+_CT = cast(Table, Contact.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,9 +132,11 @@ def claim(session: Session, ids: Sequence[int], batch_id: str, states: Sequence[
         update(_T)
         .where(_T.c.id.in_(ids), _T.c.state.in_(states))
         .values(state=IN_FLIGHT, batch_id=batch_id, attempts=_T.c.attempts + 1, updated_at=utcnow())
-        .returning(_T.c.id)
     )
-    return {row[0] for row in result}
+    if int(result.rowcount or 0) == len(ids):  # type: ignore[attr-defined]
+        return set(ids)
+    # Someone else took some of them: ours are the ones carrying our batch id.
+    return set(session.scalars(select(_T.c.id).where(_T.c.batch_id == batch_id, _T.c.state == IN_FLIGHT)))
 
 
 def record(session: Session, batch_id: str, outcomes: Iterable[Outcome]) -> dict[str, int]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
+from base64 import urlsafe_b64encode
 from collections.abc import Callable, Sequence
 
 from itsdangerous import URLSafeSerializer
-from itsdangerous.encoding import base64_encode
 
 from composer.compose.merge import FALLBACKS, MERGE_FIELDS, token
 from composer.send.transports.base import PreparedRecipient
@@ -52,8 +51,9 @@ def token_maker(keys: Sequence[str]) -> Callable[[int, int], str]:
     sep = signer.sep.encode() if isinstance(signer.sep, str) else signer.sep
 
     def fast(contact_id: int, campaign_id: int) -> str:
-        payload = base64_encode(json.dumps([contact_id, campaign_id], separators=(",", ":")).encode())
-        signature = base64_encode(hmac.new(key, payload, hashlib.sha256).digest())
+        # int() makes the JSON text exactly what json.dumps writes for two integers.
+        payload = urlsafe_b64encode(f"[{int(contact_id)},{int(campaign_id)}]".encode()).rstrip(b"=")
+        signature = urlsafe_b64encode(hmac.digest(key, payload, "sha256")).rstrip(b"=")
         return (payload + sep + signature).decode("ascii")
 
     probes = [(1, 0), (0, 0), (123456789, 42), (7, 2**40)]
