@@ -549,13 +549,17 @@ def _settle(
         with store.session() as session:
             ledger.release(session, batch.batch_id, state=ledger.PENDING)
         raise
-    except BaseException as exc:
+    except Exception as exc:
+        # The transport itself failed mid-batch: nobody knows what went.
         with store.session() as session:
             ledger.release(
                 session, batch.batch_id, state=ledger.UNKNOWN,
-                error=f"interrupted while in flight ({exc.__class__.__name__})",
+                error=f"interrupted while in flight ({exc.__class__.__name__}: {exc})"[:500],
             )  # fmt: skip
         raise
+    # (A Ctrl-C while waiting propagates as it is: the caller waits for the answer once
+    # more and records it; if that is cut short too, the next run finds the batch in
+    # flight and marks it unknown.)
     with store.session() as session:
         ledger.record(session, batch.batch_id, outcomes)
     for outcome in outcomes:

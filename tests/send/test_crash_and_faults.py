@@ -104,3 +104,33 @@ def test_a_fraction_of_requests_failing_in_every_way(workspace: Workspace) -> No
         states = assert_exactly_once_or_unknown(workspace, server, expected=400)
     assert set(states) == {"sent", "unknown"} and states["sent"] >= 200  # 15% of requests end unknown
     assert server.stats()["requests"] > 20  # retries happened
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_batch_records_the_answer_and_a_rerun_finishes(workspace_dir: Path) -> None:
+    toml = workspace_dir / "bulletin.toml"
+    toml.write_text(toml.read_text().replace("batch_size = 1000", "batch_size = 10"))
+    ws = load_workspace(workspace_dir)
+    bulk_contacts(ws, 60, segment="practice")
+    with FakeSendGrid(API_KEY, keep_details=False) as server:
+        server.latency = 0.4
+        env = {
+            **os.environ,
+            "SENDGRID_API_KEY": API_KEY,
+            "BULLETIN_SENDGRID_API_HOST": server.url,
+            "BULLETIN_SECRET_KEY": ws.env["BULLETIN_SECRET_KEY"],
+        }
+        args = [sys.executable, "-m", "composer", "--workspace", str(ws.root), "send", SAMPLE, "--yes", "--transport", "sendgrid"]
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while server.stats()["requests"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode != 0
+        interrupted = {r["state"] for r in ledger_rows(ws)}
+        assert "in_flight" not in interrupted and "sent" in interrupted
+        final = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert final.returncode == 0, final.stderr
+        states = assert_exactly_once_or_unknown(ws, server, expected=60)
+    assert states == {"sent": 60}
