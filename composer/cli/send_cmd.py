@@ -12,7 +12,8 @@ from composer.cli import AppContext
 from composer.errors import BulletinError
 
 if TYPE_CHECKING:
-    from composer.send.runner import SendPlan, SendSummary
+    from composer.send.plan import SendPlan
+    from composer.send.runner import SendSummary
 
 
 class ConfirmationRefused(BulletinError):

@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from composer.send.runner import SendPlan, SendSummary, plan_send, send_bulletin
+    from composer.send.plan import SendPlan, plan_send
+    from composer.send.runner import SendSummary, send_bulletin
 
 __all__ = ["SendPlan", "SendSummary", "plan_send", "send_bulletin"]
+_WHERE = {"SendPlan": "plan", "plan_send": "plan", "SendSummary": "runner", "send_bulletin": "runner"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from composer.send import runner
+    if name in _WHERE:
+        import importlib
 
-        return getattr(runner, name)
+        return getattr(importlib.import_module(f"composer.send.{_WHERE[name]}"), name)
     raise AttributeError(name)

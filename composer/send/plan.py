@@ -1,0 +1,165 @@
+"""What a send would do, worked out without changing anything: the --dry-run view and
+the summary the confirmation prompt shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from composer.compose.model import Composition
+from composer.errors import InputError
+from composer.identity import AddressHasher
+from composer.send import ledger
+from composer.send.campaign import Audience, audience, check_content, existing_hashes, find_campaign
+from composer.send.transports.base import Transport
+from composer.store.db import Store
+from composer.workspace import Workspace
+
+
+@dataclass
+class SegmentPlan:
+    segment: str
+    members: int
+    suppressed: int
+    in_earlier_segment: int
+    recipients: int  # after suppressions, once per person
+    already_sent: int
+    unknown: int
+    to_send: int  # what this run would send
+    html_bytes: int | None
+
+
+@dataclass
+class SendPlan:
+    """What a send would do, computed without changing anything."""
+
+    key: str
+    subject: str
+    from_: str
+    transport: str
+    segments: list[SegmentPlan]
+    warnings: list[str]
+    campaign_id: int | None
+    retry_unknown: bool
+    test_to: str | None = None
+    # Who the plan counted; the send freezes these rather than reading them again.
+    audience: Audience | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def to_send(self) -> int:
+        return sum(s.to_send for s in self.segments)
+
+    @property
+    def unknown(self) -> int:
+        return sum(s.unknown for s in self.segments)
+
+    @property
+    def already_sent(self) -> int:
+        return sum(s.already_sent for s in self.segments)
+
+
+def chosen_segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:
+    known = list(composition.renders)
+    if not segments:
+        return known
+    chosen: list[str] = []
+    for name in segments:
+        if name not in composition.renders:
+            raise InputError(
+                f"segment '{name}' is not one this bulletin goes to (it goes to: {', '.join(known)})"
+            )
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def transport_name(workspace: Workspace, transport: str | Transport | None) -> str:
+    if isinstance(transport, Transport):
+        return transport.name
+    return transport or workspace.config.send.transport or "outbox"
+
+
+def plan_send(
+    workspace: Workspace,
+    composition: Composition,
+    segments: Sequence[str] | None = None,
+    transport: str | Transport | None = None,
+    *,
+    retry_unknown: bool = False,
+    test_to: str | None = None,
+    store: Store | None = None,
+) -> SendPlan:
+    """Who would get what: read-only (the store is opened, and migrated if new)."""
+    chosen = chosen_segments(composition, segments)
+    name = transport_name(workspace, transport)
+    own_store = store is None
+    store = store or Store(workspace.database_url())
+    try:
+        hasher = AddressHasher(workspace.secret_keys())
+        with store.session() as session:
+            who = audience(session, hasher, chosen)
+            campaign = find_campaign(session, composition.key, composition.content_hash)
+            if campaign is not None and test_to is None:
+                check_content(session, campaign, composition)
+            by_state: dict[tuple[str, str], int] = {}
+            sendable: dict[str, int] = {}
+            in_ledger: set[str] = set()
+            if campaign is not None and campaign.content_hash == composition.content_hash:
+                by_state = ledger.segment_state_counts(session, campaign.id)
+                states = ledger.sendable_states(retry_unknown)
+                if retry_unknown:
+                    states = (*states, ledger.IN_FLIGHT)
+                sendable = ledger.sendable_counts(session, campaign.id, states)
+                in_ledger = existing_hashes(session, campaign.id)
+            else:
+                campaign = None
+        new_by_segment: dict[str, int] = {}
+        for c in who.candidates:
+            if c.email_hash not in in_ledger:
+                new_by_segment[c.segment] = new_by_segment.get(c.segment, 0) + 1
+        plans = []
+        for seg in chosen:
+            count = who.counts[seg]
+            unknown = by_state.get((seg, "unknown"), 0) + by_state.get((seg, "in_flight"), 0)
+            plans.append(
+                SegmentPlan(
+                    segment=seg,
+                    members=count.members,
+                    suppressed=count.suppressed,
+                    in_earlier_segment=count.in_earlier_segment,
+                    recipients=count.recipients,
+                    already_sent=by_state.get((seg, "sent"), 0),
+                    unknown=unknown,
+                    to_send=1 if test_to else sendable.get(seg, 0) + new_by_segment.get(seg, 0),
+                    html_bytes=composition.report.sizes.get(seg),
+                )
+            )
+        envelope = next(iter(composition.renders.values())).envelope
+        return SendPlan(
+            key=composition.key,
+            subject=("[TEST] " if test_to else "") + envelope.subject,
+            from_=f"{envelope.from_name} <{envelope.from_email}>",
+            transport=name,
+            segments=plans,
+            warnings=_warnings(composition),
+            campaign_id=campaign.id if campaign is not None else None,
+            retry_unknown=retry_unknown,
+            test_to=test_to,
+            audience=who,
+        )
+    finally:
+        if own_store:
+            store.close()
+
+
+def _warnings(composition: Composition) -> list[str]:
+    """Compose warnings, each once, with the segments it was found in."""
+    where: dict[str, list[str]] = {}
+    for finding in composition.report.warnings:
+        label = finding.message
+        if finding.section is not None:
+            label = f"section {finding.section}" + (f" ({finding.block})" if finding.block else "") + f": {label}"
+        segments = where.setdefault(label, [])
+        if finding.segment and finding.segment not in segments:
+            segments.append(finding.segment)
+    return [f"{label} [{', '.join(segs)}]" if segs else label for label, segs in where.items()]
