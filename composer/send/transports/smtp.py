@@ -168,8 +168,8 @@ class SmtpTransport(Transport):
     def _connect(self) -> smtplib.SMTP:
         c = self.config
         where = f"{c.host}:{c.port}"
+        conn: smtplib.SMTP | None = None
         try:
-            conn: smtplib.SMTP
             if c.security == "ssl":
                 conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=ssl.create_default_context())
             else:
@@ -181,6 +181,7 @@ class SmtpTransport(Transport):
             if c.username:
                 _login(conn, c.username, c.password or "")
         except smtplib.SMTPAuthenticationError as exc:
+            _discard(conn)
             raise TransportAuthError(
                 f"the SMTP server at {where} refused the username and password; check "
                 f"{ENV_SMTP_URL} or [smtp] username/password_env",
@@ -189,10 +190,10 @@ class SmtpTransport(Transport):
                 body=_reply(exc.smtp_error),
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
+            _discard(conn)
             raise TransportError(f"the server at {where} does not support this: {exc}", provider=PROVIDER) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            with contextlib.suppress(Exception):
-                conn.close()
+            _discard(conn)
             raise TransportError(
                 f"cannot connect to {where}: {exc.__class__.__name__}: {exc}", provider=PROVIDER
             ) from None
@@ -269,6 +270,12 @@ def _login(conn: smtplib.SMTP, username: str, password: str) -> None:
             conn.auth(mechanism, method)
             return
     raise smtplib.SMTPNotSupportedError(f"no AUTH mechanism we support (offered: {' '.join(advertised)})")
+
+
+def _discard(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 def _reply(value: bytes | str) -> str:
