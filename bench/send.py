@@ -170,7 +170,7 @@ def sink(port: int) -> None:
                     break
                 line, buffer = buffer[:line_end].upper(), buffer[line_end + 2 :]
                 if line.startswith((b"EHLO", b"HELO")):
-                    writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+                    writer.write(b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
                 elif line == b"DATA":
                     in_data = True
                     writer.write(b"354 go ahead\r\n")

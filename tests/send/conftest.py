@@ -234,6 +234,10 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink("127.0.0.1", free_port())
 
     class Handler:
+        async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+            session.host_name = hostname
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]  # RFC 2920
+
         async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
             if address.lower() in sink.refuse:
                 return "550 5.1.1 mailbox unavailable"

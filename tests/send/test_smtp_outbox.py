@@ -85,6 +85,9 @@ def test_smtp_refused_recipient_is_failed_with_the_reply(workspace: Workspace, s
     summary = send_bulletin(with_env(workspace, BULLETIN_SMTP_URL=smtp_sink.url), make_composition(), ["lmc"], transport="smtp")
     assert (summary.sent, summary.failed) == (2, 1)
     assert summary.errors == ["SMTP 550: 5.1.1 mailbox unavailable"]
+    probe = SmtpTransport(parse_smtp_url(smtp_sink.url))
+    with probe:
+        assert probe._conn is not None and probe._conn.has_extn("pipelining")  # the pipelined path ran
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -366,3 +369,17 @@ def test_smtp_over_tls_with_auth(workspace: Workspace, tmp_path: Any, monkeypatc
         controller.stop()
     assert summary.sent == 2
     assert sorted(got) == [(True, "gp0@example.org"), (True, "gp1@example.org")]
+
+
+def test_lines_starting_with_a_dot_survive_smtp(workspace: Workspace, smtp_sink: SmtpSink) -> None:
+    import dataclasses
+
+    add_contacts(workspace, people(1))
+    composition = make_composition(segments=("lmc",))
+    render = composition.renders["lmc"]
+    dotted = dataclasses.replace(render, text=".leading dot\n..two dots\n.\nend\n" + render.text)
+    composition = dataclasses.replace(composition, renders={"lmc": dotted})
+    send_bulletin(with_env(workspace, BULLETIN_SMTP_URL=smtp_sink.url), composition, ["lmc"], transport="smtp")
+    (_, _, data), = smtp_sink.messages
+    _, text = parts(parse(data))
+    assert text.startswith(".leading dot\r\n..two dots\r\n.\r\nend\r\n") or text.startswith(".leading dot\n..two dots\n.\nend\n")
