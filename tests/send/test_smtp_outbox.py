@@ -17,6 +17,7 @@ from composer.send.message import MessageFactory
 from composer.send.transports.smtp import (
     DomainThrottle,
     SmtpConfig,
+    SmtpTransport,
     parse_smtp_url,
     smtp_config,
 )
