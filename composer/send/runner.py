@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import signal
+import sys
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -286,28 +290,43 @@ def _send_campaign(
         progress.start(total)
     batches = _Batches(store, preparer, composition, segments, campaign_id, states, size)
     try:
-        with engine, ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as pool:
-            # One batch in flight while the next is read, claimed and prepared: the ledger
+        depth = max(1, engine.max_in_flight)
+        with (
+            engine,
+            ThreadPoolExecutor(max_workers=depth, thread_name_prefix="send") as pool,
+            _deferred_interrupt() as stop_requested,
+        ):
+            # Up to `depth` batches in flight while the next is read, claimed and prepared
+            # (SendGrid: 2, each its own HTTP request; SMTP and the outbox: 1). The ledger
             # still commits each batch as in flight before it goes out.
-            in_flight: tuple[Future[list[Outcome]], Batch] | None = None
-            unsent: Batch | None = None  # claimed (in flight in the ledger), not handed over
+            in_flight: deque[tuple[Future[list[Outcome]], Batch]] = deque()
+            unsent: Batch | None = None  # claimed, certainly not handed to the transport
+            handing: Batch | None = None  # being handed over: it may have gone
             try:
                 while True:
+                    if stop_requested():
+                        raise KeyboardInterrupt
                     unsent = batches.next()
-                    if in_flight is not None:
-                        _settle(store, summary, progress, *in_flight)
-                        in_flight = None
+                    while in_flight and (len(in_flight) >= depth or unsent is None):
+                        _settle(store, summary, progress, *in_flight[0])
+                        in_flight.popleft()  # only once settled: a Ctrl-C above leaves it here
                     if unsent is None:
                         break
                     pacer.before(len(unsent.recipients))
-                    in_flight = (pool.submit(engine.send, unsent), unsent)
-                    unsent = None
+                    handing, unsent = unsent, None
+                    in_flight.append((pool.submit(engine.send, handing), handing))
+                    handing = None
             except BaseException:
-                # Whatever stopped us, a batch that never went out goes back to pending.
+                # A batch that never went out goes back to pending; one caught while being
+                # handed over may have gone, so it is unknown.
                 batches.release_unsent(unsent.batch_id if unsent is not None else None)
-                if in_flight is not None:
+                if handing is not None and all(b is not handing for _, b in in_flight):
+                    with store.session() as session:
+                        ledger.release(session, handing.batch_id, state=ledger.UNKNOWN, error=ledger.INTERRUPTED_ERROR)
+                while in_flight:
                     with contextlib.suppress(BaseException):
-                        _settle(store, summary, progress, *in_flight)
+                        _settle(store, summary, progress, *in_flight[0])
+                    in_flight.popleft()
                 raise
     finally:
         if progress is not None:
@@ -317,6 +336,32 @@ def _send_campaign(
         summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
         _finish(store, summary, campaign_id, engine.name)
     return summary
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """A first Ctrl-C asks the send to stop after the batches in flight are answered and
+    recorded; a second one stops at once (those batches are then found in flight by the
+    next run and become unknown). Only in the main thread, where signals are handled."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    requested: list[int] = []
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+        sys.stderr.write(
+            "\nStopping once the batches in flight are answered and recorded "
+            "(Ctrl-C again to stop at once; they would then count as unknown).\n"
+        )
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Batches:
@@ -346,6 +391,7 @@ class _Batches:
         while self.segments:
             segment = self.segments[0]
             batch_id = uuid.uuid4().hex
+            self._claimed = batch_id  # before the claim commits, so a Ctrl-C cannot lose it
             with self.store.session() as session:
                 rows = ledger.next_rows(session, self.campaign_id, segment, self.states, self._after, self.size)
                 if not rows:
@@ -357,7 +403,6 @@ class _Batches:
             rows = [r for r in rows if r.id in claimed]
             if not rows:
                 continue
-            self._claimed = batch_id
             recipients = [
                 self.preparer.prepare(
                     r.id, r.email, r.contact_id,

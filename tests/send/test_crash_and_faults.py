@@ -126,8 +126,9 @@ def test_ctrl_c_mid_batch_records_the_answer_and_a_rerun_finishes(workspace_dir:
         while server.stats()["requests"] < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
         assert proc.returncode != 0
+        assert "Stopping once the batches in flight are answered" in err
         interrupted = {r["state"] for r in ledger_rows(ws)}
         assert "in_flight" not in interrupted and "sent" in interrupted
         final = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60, check=False)

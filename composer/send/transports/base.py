@@ -84,6 +84,9 @@ class Transport(ABC):
     max_batch: int = 1000
     #: Whether it really delivers mail (the outbox does not).
     delivers: bool = True
+    #: How many batches may be in flight at once (from different threads); 1 unless the
+    #: transport's `_send_batch` is safe to run concurrently.
+    max_in_flight: int = 1
 
     def __init__(self) -> None:
         self.stats = TransportStats()

@@ -78,6 +78,9 @@ def _json_size(mapping: dict[str, str]) -> int:
 class SendGridTransport(Transport):
     name = "sendgrid"
     max_batch = MAX_PERSONALIZATIONS
+    # Each batch is its own HTTP request (urllib opens a connection per request), so two
+    # can be in flight: one waits for SendGrid while the next is encoded.
+    max_in_flight = 2
 
     def __init__(
         self,
