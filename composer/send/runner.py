@@ -148,6 +148,8 @@ def send_bulletin(
 
     `transport` is a name ("sendgrid", "smtp", "outbox") or a ready `Transport`; None uses
     bulletin.toml's. With `yes=False`, `confirm(plan)` must return True or nothing is sent.
+    Called from the main thread, a first Ctrl-C during the send stops it after the batches
+    in flight are answered and recorded, and a second one stops it at once.
     """
     if composition.report.errors:
         raise ChecksFailed(
