@@ -8,6 +8,9 @@ still verify, so a key can be rotated without breaking links already sent.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
+from base64 import urlsafe_b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -15,6 +18,7 @@ from urllib.parse import quote
 from itsdangerous import BadData, URLSafeSerializer
 
 SALT = "bulletin.unsubscribe.v1"
+_URL_SAFE = re.compile(r"[A-Za-z0-9._-]+")  # what urllib.parse.quote leaves as it is
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,32 @@ class TokenSigner:
         self._serializer = URLSafeSerializer(
             list(reversed(keys)), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
         )
+        signer = self._serializer.make_signer(SALT)
+        self._key = signer.derive_key()  # derived once, not per token
+        self._sep = signer.sep.encode() if isinstance(signer.sep, str) else signer.sep
+        probes = ((0, 0), (1, 0), (123_456_789, 42), (7, 2**40))
+        self._fast = all(self._make_fast(c, k) == self._make_slow(c, k) for c, k in probes)
 
     def make(self, contact_id: int, campaign_id: int) -> str:
+        """The token for one person in one campaign (campaign 0 for a test or sample).
+
+        Send makes 100,000 of these in a run, so the signature is computed here with the
+        key derived once; the result is itsdangerous's own URL-safe format, checked
+        against `dumps` when the signer is made (and `dumps` is used if they differ).
+        """
+        if self._fast:
+            return self._make_fast(contact_id, campaign_id)
+        return self._make_slow(contact_id, campaign_id)
+
+    def _make_slow(self, contact_id: int, campaign_id: int) -> str:
         return str(self._serializer.dumps([contact_id, campaign_id]))
+
+    def _make_fast(self, contact_id: int, campaign_id: int) -> str:
+        # The JSON itsdangerous writes for two integers; zlib never shortens it, so
+        # itsdangerous does not compress it either.
+        payload = urlsafe_b64encode(f"[{int(contact_id)},{int(campaign_id)}]".encode()).rstrip(b"=")
+        signature = urlsafe_b64encode(hmac.digest(self._key, payload, "sha256")).rstrip(b"=")
+        return (payload + self._sep + signature).decode("ascii")
 
     def read(self, token: str) -> UnsubscribeClaim:
         try:
@@ -64,7 +91,9 @@ def unsubscribe_url(base_url: str, token: str) -> str:
 
 def unsubscribe_mailto(address: str, token: str) -> str:
     """The mailto: alternative in List-Unsubscribe (RFC 2369)."""
-    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
+    # Our tokens are URL-safe already; quote() costs more than the rest of the header.
+    subject = "unsubscribe%20" + token if _URL_SAFE.fullmatch(token) else quote("unsubscribe " + token)
+    return f"mailto:{address}?subject={subject}"
 
 
 def list_unsubscribe_headers(base_url: str, mailto: str, token: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ and in attributes (href), and that SendGrid `substitutions` can replace literall
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,13 +53,25 @@ class Recipient:
         return str(raw)
 
 
+_TOKEN_PAIRS = tuple((field, token(field, "html"), token(field, "text")) for field in MERGE_FIELDS)
+# The same five replacements as html.escape(quote=True), in one pass (send makes these
+# for every recipient, 100,000 at a time).
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
 def substitutions(recipient: Recipient) -> dict[str, str]:
     """Token → value for both parts: what SendGrid's `substitutions` carries."""
+    return substitutions_for({field: getattr(recipient, field) for field in MERGE_FIELDS})
+
+
+def substitutions_for(values: Mapping[str, str | None]) -> dict[str, str]:
+    """`substitutions` from plain values (missing or blank → the field's fallback)."""
     subs: dict[str, str] = {}
-    for field in MERGE_FIELDS:
-        value = recipient.value(field)
-        subs[token(field, "html")] = html.escape(value, quote=True)
-        subs[token(field, "text")] = value
+    for field, html_token, text_token in _TOKEN_PAIRS:
+        raw = values.get(field)
+        value = FALLBACKS.get(field, "") if raw is None or str(raw).strip() == "" else str(raw)
+        subs[html_token] = value.translate(_ESCAPE)
+        subs[text_token] = value
     return subs
 
 

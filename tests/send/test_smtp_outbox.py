@@ -248,23 +248,6 @@ def test_qp_body_decodes_to_the_filled_content_for_awkward_input() -> None:
         assert quopri.decodestring(encoded).replace(b"\r\n", b"\n") == expected
 
 
-def test_fast_substitutions_equal_the_merge_module() -> None:
-    import random
-
-    from composer.send.prepare import fast_substitutions
-
-    rng = random.Random(3)
-    alphabet = ["a", "Z", " ", "<", ">", "&", '"', "'", "é", "\t", "%%BT.name.h%%", "=", "\u2028"]
-    for _ in range(500):
-        values: dict[str, str | None] = {
-            "email": "p@example.org",
-            "unsubscribe_url": "https://bulletin.example/u/" + "".join(rng.choice(alphabet) for _ in range(5)),
-        }
-        for field in ("first_name", "name", "organisation"):
-            values[field] = rng.choice([None, "", "  ", "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))])
-        assert fast_substitutions(values) == substitutions(Recipient(**values))  # type: ignore[arg-type]
-
-
 def test_smtp_connection_lost_mid_message_is_unknown_and_the_rest_go_through(workspace: Workspace) -> None:
     from aiosmtpd.controller import Controller
 
