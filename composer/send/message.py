@@ -203,3 +203,19 @@ class MessageFactory:
             date=self.date,
         )
         return msg.as_bytes(), str(msg["Message-ID"])
+
+
+class FactoryCache:
+    """One `MessageFactory` per campaign, segment and subject prefix, for the transports
+    that build whole messages (SMTP, outbox); rebuilt if the segment's render changes."""
+
+    def __init__(self) -> None:
+        self._factories: dict[tuple[str, str, str], MessageFactory] = {}
+
+    def get(self, render: SegmentRender, campaign_key: str, subject_prefix: str) -> MessageFactory:
+        key = (campaign_key, render.segment, subject_prefix)
+        factory = self._factories.get(key)
+        if factory is None or factory.render is not render:
+            factory = MessageFactory(render, subject_prefix=subject_prefix)
+            self._factories[key] = factory
+        return factory

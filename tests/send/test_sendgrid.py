@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import json
 import urllib.request
 from typing import Any
@@ -241,13 +243,20 @@ def test_403_midway_stops_and_keeps_earlier_batches(sg_workspace: Workspace, fak
     add_contacts(sg_workspace, people(2, "lmc") + people(2, "practice", prefix="pm"))
     sg = transport(fake_sendgrid)
     original = sg._post
-    calls = {"n": 0}
+    first_answered = threading.Event()
 
     def post_then_refuse(payload: dict[str, Any]) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
+        # Two batches may be in flight at once: let lmc's be answered before the key is
+        # refused for practice's, so the outcome does not depend on thread timing.
+        recipients = [p["to"][0]["email"] for p in payload["personalizations"]]
+        if any(r.startswith("pm") for r in recipients):
+            assert first_answered.wait(10)
             fake_sendgrid.fail_next(1, status=403)
-        return original(payload)
+            return original(payload)
+        try:
+            return original(payload)
+        finally:
+            first_answered.set()
 
     sg._post = post_then_refuse  # type: ignore[method-assign]
     with pytest.raises(TransportAuthError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from composer.send.message import MessageFactory
+from composer.send.message import FactoryCache
 from composer.send.transports.base import Batch, Outcome, Status, Transport
 
 
@@ -20,21 +20,13 @@ class OutboxTransport(Transport):
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
-        self._factories: dict[tuple[str, str, str], MessageFactory] = {}
+        self._messages = FactoryCache()
 
     def describe(self) -> str:
         return f"outbox (files in {self.folder})"
 
-    def _factory(self, batch: Batch) -> MessageFactory:
-        key = (batch.campaign_key, batch.render.segment, batch.subject_prefix)
-        factory = self._factories.get(key)
-        if factory is None or factory.render is not batch.render:
-            factory = MessageFactory(batch.render, subject_prefix=batch.subject_prefix)
-            self._factories[key] = factory
-        return factory
-
     def _send_batch(self, batch: Batch) -> list[Outcome]:
-        factory = self._factory(batch)
+        factory = self._messages.get(batch.render, batch.campaign_key, batch.subject_prefix)
         folder = self.folder / batch.campaign_key
         folder.mkdir(parents=True, exist_ok=True)
         self.stats.requests += 1

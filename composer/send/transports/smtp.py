@@ -20,7 +20,7 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
-from composer.send.message import MessageFactory
+from composer.send.message import FactoryCache
 from composer.send.transports.base import Batch, Outcome, Status, Transport
 from composer.workspace import Workspace
 
@@ -144,7 +144,7 @@ class SmtpTransport(Transport):
         self.config = config
         self.throttle = throttle or DomainThrottle(config.per_domain_rate)
         self._conn: smtplib.SMTP | None = None
-        self._factories: dict[tuple[str, str, str], MessageFactory] = {}
+        self._messages = FactoryCache()
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> SmtpTransport:
@@ -200,16 +200,8 @@ class SmtpTransport(Transport):
         self._conn = conn
         return conn
 
-    def _factory(self, batch: Batch) -> MessageFactory:
-        key = (batch.campaign_key, batch.render.segment, batch.subject_prefix)
-        factory = self._factories.get(key)
-        if factory is None or factory.render is not batch.render:
-            factory = MessageFactory(batch.render, subject_prefix=batch.subject_prefix)
-            self._factories[key] = factory
-        return factory
-
     def _send_batch(self, batch: Batch) -> list[Outcome]:
-        factory = self._factory(batch)
+        factory = self._messages.get(batch.render, batch.campaign_key, batch.subject_prefix)
         sender = batch.render.envelope.from_email
         outcomes: list[Outcome] = []
         broken: str | None = None
