@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 import json
+import threading
 import urllib.request
 from typing import Any
 
