@@ -91,6 +91,8 @@ def print_summary(summary: SendSummary) -> None:
             f"Campaign #{summary.campaign_id} ({summary.key}): {_n(totals.get('sent', 0))} of {_n(total)} sent"
             + "".join(f", {_n(totals[s])} {s}" for s in ("pending", "failed", "unknown") if totals.get(s))
         )
+        if summary.confirmed:
+            click.echo(f"{_n(summary.confirmed)} unknown earlier were since reported delivered by SendGrid; now sent.")
         if summary.recovered:
             click.secho(f"{_n(summary.recovered)} were in flight when an earlier send stopped; now unknown.", fg="yellow")
         if summary.skipped:

@@ -60,6 +60,19 @@ def recover_in_flight(session: Session, campaign_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def confirm_from_events(session: Session, campaign_id: int) -> int:
+    """Unknown rows that the webhook has since reported delivered, opened or clicked did
+    go out: they become sent, so --retry-unknown never gives those people a second copy."""
+    seen = _T.c.delivered_at.is_not(None) | _T.c.opened_at.is_not(None) | _T.c.clicked_at.is_not(None)
+    result = session.execute(
+        update(_T)
+        .where(_T.c.campaign_id == campaign_id, _T.c.state == UNKNOWN, seen)
+        .values(state=SENT, error=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def skip_unsendable(session: Session, campaign_id: int) -> int:
     """Rows not yet sent whose person has since been suppressed or erased become failed."""
     suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)

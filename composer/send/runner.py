@@ -61,6 +61,7 @@ class SendSummary:
     failed: int = 0
     unknown: int = 0  # this run's batches whose outcome is not known
     recovered: int = 0  # rows left in flight by an earlier crash, now unknown
+    confirmed: int = 0  # unknown rows the webhook has since reported delivered: now sent
     skipped: int = 0  # suppressed or erased after the campaign started
     added: int = 0  # recipients newly frozen into the campaign
     totals: dict[str, int] = field(default_factory=dict)  # the whole campaign, by state
@@ -259,6 +260,7 @@ def _send_campaign(
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
         summary.recovered = ledger.recover_in_flight(session, campaign_id)
+        summary.confirmed = ledger.confirm_from_events(session, campaign_id)
         summary.added = freeze(session, campaign_id, who.candidates)
         summary.skipped = ledger.skip_unsendable(session, campaign_id)
         states = ledger.sendable_states(retry_unknown)

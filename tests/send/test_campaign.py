@@ -10,7 +10,7 @@ from composer.errors import ChecksFailed, InputError
 from composer.send import plan_send, send_bulletin
 from composer.send.campaign import ContentChanged
 from composer.store.db import Store
-from composer.store.models import Delivery
+from composer.store.models import Delivery, utcnow
 from composer.workspace import Workspace
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.send.conftest import (
@@ -121,6 +121,21 @@ def test_in_flight_rows_from_a_crash_become_unknown_and_wait_for_retry_unknown(s
     assert "may or may not have been sent" in ledger_rows(store_workspace)[0]["error"]
     retried = send_bulletin(store_workspace, make_composition(), ["lmc"], transport="outbox", retry_unknown=True)
     assert retried.sent == 1 and retried.totals == {"sent": 1}
+
+
+def test_unknown_rows_reported_delivered_by_the_webhook_are_not_resent(store_workspace: Workspace) -> None:
+    add_contacts(store_workspace, PEOPLE[:2])
+    send_bulletin(store_workspace, make_composition(), ["practice"], transport="outbox")
+    store = Store(store_workspace.database_url())
+    with store.session() as s:
+        s.execute(update(Delivery).values(state="unknown"))
+        # SendGrid's webhook later says ann's copy was delivered (composer.web.ingest).
+        s.execute(update(Delivery).where(Delivery.email == "ann@example.org").values(delivered_at=utcnow()))
+    store.close()
+    retried = send_bulletin(store_workspace, make_composition(), ["practice"], transport="outbox", retry_unknown=True)
+    assert retried.confirmed == 1
+    assert retried.sent == 1  # only bob, whose outcome nobody knows, is sent again
+    assert retried.totals == {"sent": 2}
 
 
 def test_someone_suppressed_after_the_campaign_started_is_not_sent(store_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
