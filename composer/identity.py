@@ -26,6 +26,11 @@ class AddressHasher:
             raise ValueError("at least one key is needed")
         self._keys = [k.encode("utf-8") for k in keys]
 
+    @property
+    def rotated(self) -> bool:
+        """Whether older keys are held too (rows may then carry an older key's hash)."""
+        return len(self._keys) > 1
+
     def hash(self, address: str) -> str:
         """The hash under the current key: what new rows store."""
         return self._digest(self._keys[0], address)

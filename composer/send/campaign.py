@@ -34,6 +34,12 @@ class Candidate:
     email: str
     email_hash: str
     segment: str
+    keyed: tuple[str, ...] = ()  # the address's hash under every key held, current first
+
+    def in_ledger(self, hashes: set[str], contact_ids: set[int]) -> bool:
+        """Whether the campaign has this person already, under any key or by contact id
+        (after a key rotation their row carries the old key's hash)."""
+        return self.contact_id in contact_ids or any(h in hashes for h in self.keyed or (self.email_hash,))
 
 
 @dataclass
@@ -93,7 +99,7 @@ def audience(session: Session, hasher: AddressHasher, segments: Sequence[str]) -
         if blocked and any(h in blocked for h in keyed):
             counts[segment].suppressed += 1
             continue
-        candidates.append(Candidate(contact_id, email, keyed[0], segment))
+        candidates.append(Candidate(contact_id, email, keyed[0], segment, tuple(keyed)))
     candidates.sort(key=lambda c: (order[c.segment], c.contact_id))
     return Audience(candidates, counts)
 
@@ -210,6 +216,14 @@ def existing_hashes(session: Session, campaign_id: int) -> set[str]:
     return set(session.scalars(select(_T.c.email_hash).where(_T.c.campaign_id == campaign_id)))
 
 
+def existing_contacts(session: Session, campaign_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(_T.c.contact_id).where(_T.c.campaign_id == campaign_id, _T.c.contact_id.is_not(None))
+        )
+    )
+
+
 def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) -> int:
     """Add a pending ledger row for each candidate not yet in the campaign. Returns how many.
 
@@ -217,6 +231,7 @@ def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) 
     100,000 ORM objects.
     """
     known = existing_hashes(session, campaign_id)
+    known_contacts = existing_contacts(session, campaign_id)
     now = utcnow()
     rows = [
         {
@@ -230,7 +245,7 @@ def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) 
             "updated_at": now,
         }
         for c in candidates
-        if c.email_hash not in known
+        if not c.in_ledger(known, known_contacts)
     ]
     for start in range(0, len(rows), 10_000):
         session.execute(insert(_T), rows[start : start + 10_000])

@@ -19,8 +19,10 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from composer.identity import AddressHasher
 from composer.send.transports.base import Outcome, Status
 from composer.store.models import Contact, Delivery, Suppression, utcnow
+from composer.store.suppressions import suppressed_hashes
 
 PENDING, IN_FLIGHT, SENT, FAILED, UNKNOWN = "pending", "in_flight", "sent", "failed", "unknown"
 SUPPRESSED_ERROR = "suppressed after the campaign started; not sent"
@@ -134,6 +136,28 @@ def next_rows(
         found.extend(WorkRow(*row) for row in session.execute(query))
     found.sort(key=lambda row: row.id)
     return found[:limit]
+
+
+def fail_suppressed_under_any_key(
+    session: Session, rows: Sequence[WorkRow], hasher: AddressHasher, states: Sequence[str]
+) -> set[int]:
+    """After a key rotation a row's hash (under the key it was frozen with) and a
+    suppression's hash (under the key of the day it was made) can differ, so the SQL
+    check in `next_rows` misses it. This checks every key's hash of each address; the
+    rows found suppressed become failed and their ids are returned."""
+    owner: dict[str, int] = {}
+    for row in rows:
+        for digest in hasher.candidates(row.email):
+            owner[digest] = row.id
+    blocked = {owner[h] for h in suppressed_hashes(session, owner)}
+    if blocked:
+        session.execute(
+            update(_T)
+            .where(_T.c.id.in_(blocked), _T.c.state.in_(states))
+            .values(state=FAILED, error=SUPPRESSED_ERROR, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return blocked
 
 
 def claim(session: Session, ids: Sequence[int], batch_id: str, states: Sequence[str]) -> set[int]:

@@ -10,7 +10,14 @@ from composer.compose.model import Composition
 from composer.errors import InputError
 from composer.identity import AddressHasher
 from composer.send import ledger
-from composer.send.campaign import Audience, audience, check_content, existing_hashes, find_campaign
+from composer.send.campaign import (
+    Audience,
+    audience,
+    check_content,
+    existing_contacts,
+    existing_hashes,
+    find_campaign,
+)
 from composer.send.transports.base import Transport
 from composer.store.db import Store
 from composer.workspace import Workspace
@@ -104,6 +111,7 @@ def plan_send(
             by_state: dict[tuple[str, str], int] = {}
             sendable: dict[str, int] = {}
             in_ledger: set[str] = set()
+            ledger_contacts: set[int] = set()
             if campaign is not None and campaign.content_hash == composition.content_hash:
                 by_state = ledger.segment_state_counts(session, campaign.id)
                 states = ledger.sendable_states(retry_unknown)
@@ -111,11 +119,12 @@ def plan_send(
                     states = (*states, ledger.IN_FLIGHT)
                 sendable = ledger.sendable_counts(session, campaign.id, states)
                 in_ledger = existing_hashes(session, campaign.id)
+                ledger_contacts = existing_contacts(session, campaign.id)
             else:
                 campaign = None
         new_by_segment: dict[str, int] = {}
         for c in who.candidates:
-            if c.email_hash not in in_ledger:
+            if not c.in_ledger(in_ledger, ledger_contacts):
                 new_by_segment[c.segment] = new_by_segment.get(c.segment, 0) + 1
         plans = []
         for seg in chosen:

@@ -292,7 +292,7 @@ def _send_campaign(
         progress = None
     if progress is not None:
         progress.start(total)
-    batches = _Batches(store, preparer, composition, segments, campaign_id, states, size)
+    batches = _Batches(store, preparer, composition, segments, campaign_id, states, size, hasher)
     try:
         depth = max(1, engine.max_in_flight)
         with (
@@ -380,8 +380,10 @@ class _Batches:
         campaign_id: int,
         states: tuple[str, ...],
         size: int,
+        hasher: AddressHasher | None = None,
     ) -> None:
         self.store = store
+        self.hasher = hasher
         self.preparer = preparer
         self.composition = composition
         self.segments = list(segments)
@@ -403,6 +405,9 @@ class _Batches:
                     self._after = 0
                     continue
                 self._after = rows[-1].id
+                if self.hasher is not None and self.hasher.rotated:
+                    blocked = ledger.fail_suppressed_under_any_key(session, rows, self.hasher, self.states)
+                    rows = [r for r in rows if r.id not in blocked]
                 claimed = ledger.claim(session, [r.id for r in rows], batch_id, self.states)
             rows = [r for r in rows if r.id in claimed]
             if not rows:

@@ -262,3 +262,39 @@ def test_a_contact_erased_after_the_campaign_started_is_not_sent(store_workspace
     summary = send_bulletin(store_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
     assert summary.sent == 1 and summary.skipped == 1
     assert list(fake_sendgrid.counts) == ["gp1@example.org"]
+
+
+def rotated(ws: Workspace) -> Workspace:
+    """The workspace after a key rotation: a new key, the old one kept for verifying."""
+    old = ws.secret_keys()[0]
+    return with_env(ws, BULLETIN_SECRET_KEY="rotated-" + old, BULLETIN_OLD_SECRET_KEYS=old)
+
+
+def test_a_key_rotation_gives_nobody_a_second_copy(store_workspace: Workspace) -> None:
+    add_contacts(store_workspace, PEOPLE)
+    first = send_bulletin(store_workspace, make_composition(), transport="outbox")
+    assert first.sent == 4
+    ws = rotated(store_workspace)
+    plan = plan_send(ws, make_composition(), transport="outbox")
+    assert plan.to_send == 0
+    again = send_bulletin(ws, make_composition(), transport="outbox")
+    assert again.added == 0 and again.attempted == 0
+    assert len(ledger_rows(ws)) == 4 and len(outbox_files(ws)) == 4
+
+
+def test_an_unsubscribe_after_a_key_rotation_stops_a_resumed_send(store_workspace: Workspace) -> None:
+    add_contacts(store_workspace, PEOPLE)
+    send_bulletin(store_workspace, make_composition(), transport="outbox")
+    # Bob's copy failed (a 400, say); his row, frozen under the old key, waits for a re-run.
+    store = Store(store_workspace.database_url())
+    try:
+        with store.session() as s:
+            s.execute(update(Delivery).where(Delivery.email == "bob@example.org").values(state="failed"))
+    finally:
+        store.close()
+    ws = rotated(store_workspace)
+    suppress(ws, "bob@example.org")  # made under the new key
+    summary = send_bulletin(ws, make_composition(), transport="outbox")
+    assert summary.sent == 0
+    bob = next(r for r in ledger_rows(ws) if r["email"] == "bob@example.org")
+    assert bob["state"] == "failed" and "suppressed" in bob["error"]
