@@ -79,9 +79,12 @@ def ingest_in(
     contacts = _existing(session, Contact.id, {e.contact_id for e in batch if e.contact_id})
     campaigns = _existing(session, Campaign.id, {e.campaign_id for e in batch if e.campaign_id})
     hashes = [hasher.hash(e.email) if e.email else None for e in batch]
+    erased = _erased(session, hasher, {e.email for e in batch if e.email})
     rows = [
         _row(e, h, e.contact_id if e.contact_id in contacts else None,
              e.campaign_id if e.campaign_id in campaigns else None)
+        if e.email not in erased
+        else _erased_row(e, h)
         for e, h in zip(batch, hashes, strict=True)
     ]
     new_ids = _insert(session, rows)
@@ -150,6 +153,36 @@ def _row(
         "email_hash": email_hash,
         "occurred_at": event.occurred_at,
         "detail": detail,
+    }
+
+
+def _erased(session: Session, hasher: AddressHasher, emails: Iterable[str]) -> set[str]:
+    """The addresses (as the events give them) of people erased with `lists forget`."""
+    owners: dict[str, set[str]] = {}
+    for email in emails:
+        for digest in hasher.candidates(email):
+            owners.setdefault(digest, set()).add(email)  # "A@x" and "a@x" share a hash
+    wanted = sorted(owners)
+    found: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for digest in session.scalars(
+            select(Suppression.email_hash).where(
+                Suppression.email_hash.in_(chunk), Suppression.reason == "erased"
+            )
+        ):
+            found.update(owners[digest])
+    return found
+
+
+def _erased_row(event: NormalizedEvent, email_hash: str | None) -> dict[str, Any]:
+    """An event about an erased person, kept as erasure leaves their older events: the
+    kind, the time and the keyed hash, with no address, contact or detail (a bounce's
+    `response` quotes the address; a click's `url` may carry it)."""
+    return {
+        **_row(event, email_hash, None, None),
+        "email": None,
+        "detail": {},
     }
 
 

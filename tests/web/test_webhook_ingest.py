@@ -394,3 +394,30 @@ def test_hostile_field_values_are_stored_not_retried_forever(
     assert stored[1].campaign_id is None
     row = suppression(store, hasher, "big@example.org")
     assert row is not None and row.group_id is None
+
+
+def test_a_late_event_for_an_erased_person_stores_no_address(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, serve_workspace  # type: ignore[no-untyped-def]
+) -> None:
+    from composer.lists.base import open_lists
+    from composer.lists.erasure import forget
+
+    email = "Erased.Person@example.org"
+    add_contact(store, email)
+    lists = open_lists(serve_workspace)
+    try:
+        forget(lists, email)
+    finally:
+        lists.close()
+    # SendGrid keeps reporting on mail sent before the erasure (opens, a late bounce).
+    late = [
+        event("open", email, "late-1"),
+        event("bounce", email.lower(), "late-2", type="bounce", response=f"550 5.1.1 <{email}>: no such user"),
+    ]
+    assert post(client, webhook_keys, late).status_code == 200
+    with store.session() as s:
+        rows = s.execute(select(Event.email, Event.detail, Event.contact_id)).all()
+        assert len(rows) == 2
+        assert all(r.email is None and r.detail == {} and r.contact_id is None for r in rows), rows
+        assert s.scalar(select(Suppression.reason)) == "erased"
+        assert s.scalar(select(func.count()).select_from(Suppression)) == 1
