@@ -21,7 +21,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """An engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    Statement parameters are kept out of error messages: they hold addresses and names,
+    and a StoreError's message reaches the terminal and `bulletin serve`'s log.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -421,3 +421,29 @@ def test_a_late_event_for_an_erased_person_stores_no_address(
         assert all(r.email is None and r.detail == {} and r.contact_id is None for r in rows), rows
         assert s.scalar(select(Suppression.reason)) == "erased"
         assert s.scalar(select(func.count()).select_from(Suppression)) == 1
+
+
+def test_a_store_error_logs_no_address(
+    serve_workspace, webhook_keys: WebhookKeys, store: Store, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    import logging
+
+    from sqlalchemy import event as sa_event
+
+    app = create_app(serve_workspace, store)
+    batch = [event("unsubscribe", "private.person@example.org", "e1", response="private.person")]
+
+    def locked(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            # What the driver raises (SQLite's "database is locked" after the busy timeout).
+            raise conn.dialect.loaded_dbapi.OperationalError("database is locked")
+
+    sa_event.listen(store.engine, "before_cursor_execute", locked)
+    try:
+        with caplog.at_level(logging.INFO), TestClient(app) as c:
+            response = post(c, webhook_keys, batch)
+    finally:
+        sa_event.remove(store.engine, "before_cursor_execute", locked)
+    assert response.status_code == 503
+    assert "database is locked" in caplog.text
+    assert "private.person" not in caplog.text
