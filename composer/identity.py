@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Sequence
 
 
 def normalize_email(address: str) -> str:
-    """The form used for matching and de-duplication: trimmed and lower-cased."""
-    return address.strip().lower()
+    """The form used for matching and de-duplication: trimmed, lower-cased, and in
+    Unicode NFC, so that `josé` typed with a combining accent (as macOS and some exports
+    write it) is the same person as `josé` with a precomposed é."""
+    folded = address.strip().lower()
+    return folded if folded.isascii() else unicodedata.normalize("NFC", folded)
 
 
 class AddressHasher:

@@ -227,3 +227,20 @@ def test_suppress_and_unsuppress(lists: Lists) -> None:
     with lists.store.session() as s:
         commands = " ".join(s.scalars(select(AuditEntry.command)))
     assert "ann@" not in commands.lower()
+
+
+def test_an_erased_address_in_another_unicode_form_never_comes_back(lists: Lists, tmp_path: Path) -> None:
+    import unicodedata
+
+    composed = "Jos\u00e9.Garcia@example.org"  # é as one code point (NFC)
+    decomposed = unicodedata.normalize("NFD", composed)  # e + combining acute (macOS, some exports)
+    assert decomposed != composed
+    forget(lists, composed)
+    again = import_file(lists, write(tmp_path / "old.csv", f"Email\n{decomposed}\n"), "lmc")
+    assert (again.added, again.suppressed) == (0, 1)
+    # and the two forms are one person within a file
+    both = import_file(
+        lists, write(tmp_path / "both.csv", f"Email\n{decomposed.replace('Jos', 'Ren')}\n{composed.replace('Jos', 'Ren')}\n"),
+        "lmc", skip_invalid=True,
+    )
+    assert (both.added, both.invalid) == (1, 1) and both.rejects[0].kind == "duplicate"
