@@ -48,6 +48,36 @@ def _walk(node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int]) -> None
             _walk(item, path, lines)
 
 
+def _scalars(node: yaml.Node, prefix: YamlPath) -> Any:
+    """Every scalar node under `node`, with its path of keys and indices."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            yield from _scalars(value_node, (*prefix, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _scalars(item, (*prefix, index))
+    elif isinstance(node, yaml.ScalarNode):
+        yield prefix, node
+
+
+def _unbuildable(path: Path, text: str, exc: ValueError) -> InputError:
+    """An InputError naming the line and field of the value that could not be built."""
+    root = yaml.compose(text, Loader=_Loader)
+    for where, node in _scalars(root, ()) if root is not None else ():
+        try:
+            yaml.SafeLoader("").construct_object(node, deep=True)
+        except ValueError as problem:
+            what = "date" if node.tag.endswith(":timestamp") else "value"
+            field = ".".join(str(p) for p in where if isinstance(p, str)) or None
+            return InputError(
+                f"'{node.value}' is not a valid {what} ({problem}); write dates as YYYY-MM-DD, "
+                "or put the text in quotes",
+                Location(file=path, line=node.start_mark.line + 1, field=field),
+            )
+    return InputError(f"a value cannot be read ({exc})", Location(file=path))
+
+
 def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     """Parse a YAML file; a syntax error becomes an InputError with the file and line."""
     if text is None:
@@ -72,6 +102,9 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         ) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", Location(file=path)) from None
+    except ValueError as exc:
+        # A value that parses but cannot be built, such as the date 2026-13-04.
+        raise _unbuildable(path, text, exc) from None
     lines: dict[YamlPath, int] = {}
     if node is not None:
         _walk(node, (), lines)

@@ -129,3 +129,12 @@ def test_bad_url_in_link_field(workspace, workspace_dir: Path) -> None:
     assert err.location.field is not None and err.location.field.endswith("url")
     assert err.location.line == 17
     assert "https://" in str(err)
+
+
+def test_impossible_date_names_file_line_and_field(workspace, workspace_dir: Path) -> None:
+    path = write_bulletin(workspace_dir, MINIMAL.replace("2026-06-04", "2026-13-04"))
+    err = compose_error(workspace, path)
+    assert str(path) in str(err)
+    assert err.location.line == MINIMAL.splitlines().index("issue_date: 2026-06-04") + 1
+    assert err.location.field == "issue_date"
+    assert "'2026-13-04' is not a valid date" in str(err)
