@@ -213,6 +213,7 @@ def test_outbox_writes_whole_files_only(workspace: Workspace) -> None:
     for path in folder.iterdir():
         msg = parse(path.read_bytes())
         assert msg["List-Unsubscribe"] and parts(msg)[0].startswith("<!doctype html>")
+        assert path.stat().st_mode & 0o077 == 0  # one person's copy: the owner's alone
 
 
 def test_qp_body_decodes_to_the_filled_content_for_awkward_input() -> None:

@@ -69,3 +69,20 @@ def test_each_revision_downgrades_to_its_predecessor(store_url: str) -> None:
         assert tables(engine) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from composer.store.db import Store
+
+    old = os.umask(0o022)
+    try:
+        store = Store(f"sqlite:///{tmp_path / 'state' / 'bulletin.db'}")
+        with store.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        store.close()
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "state").iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path.name

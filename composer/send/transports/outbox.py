@@ -6,6 +6,7 @@ written to a temporary name and renamed into place, so a crash never leaves half
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from composer.send.message import FactoryCache
@@ -39,7 +40,10 @@ class OutboxTransport(Transport):
                 name = f"test-{batch.render.segment}-{batch.batch_id}.eml"
             target = folder / name
             tmp = folder / f".{name}.tmp"
-            tmp.write_bytes(data)
+            # Each file is one person's copy (their address, name and unsubscribe link).
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
             tmp.replace(target)
             outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
         return outcomes
