@@ -34,18 +34,31 @@ class YamlDocument:
         return None
 
 
-def _walk(node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int]) -> None:
+class _Cycle(Exception):
+    """An alias inside the very list or mapping its anchor names (`x: &a [*a]`)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _walk(
+    node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int], inside: frozenset[int] = frozenset()
+) -> None:
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if id(node) in inside:
+            raise _Cycle(lines.get(prefix, node.start_mark.line + 1))
+        inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             path = (*prefix, key)
             lines[path] = key_node.start_mark.line + 1
-            _walk(value_node, path, lines)
+            _walk(value_node, path, lines, inside)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             path = (*prefix, index)
             lines[path] = item.start_mark.line + 1
-            _walk(item, path, lines)
+            _walk(item, path, lines, inside)
 
 
 def _scalars(node: yaml.Node, prefix: YamlPath) -> Any:
@@ -107,5 +120,12 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         raise _unbuildable(path, text, exc) from None
     lines: dict[YamlPath, int] = {}
     if node is not None:
-        _walk(node, (), lines)
+        try:
+            _walk(node, (), lines)
+        except _Cycle as cycle:
+            raise InputError(
+                "the list or mapping anchored here (&name) holds an alias to itself (*name), "
+                "which never ends; copy the text instead",
+                Location(file=path, line=cycle.line),
+            ) from None
     return YamlDocument(path=path, data=data, lines=lines)

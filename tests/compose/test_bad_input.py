@@ -138,3 +138,12 @@ def test_impossible_date_names_file_line_and_field(workspace, workspace_dir: Pat
     assert err.location.line == MINIMAL.splitlines().index("issue_date: 2026-06-04") + 1
     assert err.location.field == "issue_date"
     assert "'2026-13-04' is not a valid date" in str(err)
+
+
+def test_an_alias_inside_its_own_anchor_is_a_clear_error(workspace, workspace_dir: Path) -> None:
+    text = MINIMAL.replace("sections:\n", "sections: &all\n  - *all\n")
+    path = write_bulletin(workspace_dir, text)
+    err = compose_error(workspace, path)
+    assert str(path) in str(err)
+    assert err.location.line == text.splitlines().index("sections: &all") + 1
+    assert "alias to itself" in str(err)
