@@ -127,6 +127,7 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
     message; `archive.html` is the public page; `report.json` the checks.
     """
     out_dir = out_dir.resolve()
+    _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -160,6 +161,45 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return sorted(out_dir.iterdir())
+
+
+_FOLDER_LITTER = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by Finder and Explorer
+
+
+def _earlier_output(out_dir: Path) -> set[str]:
+    """The file names an earlier compose wrote into `out_dir`, read from its report.json."""
+    try:
+        report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    segments = report.get("segments") if isinstance(report, dict) else None
+    if not isinstance(segments, dict):
+        return set()
+    names = {"report.json", "archive.html"}
+    names.update(f"{segment}.{ext}" for segment in segments for ext in ("html", "txt", "eml"))
+    return names
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace a folder that compose did not write: the swap deletes the old
+    folder whole, and `--out .` or `--out ~/Desktop` must not take the user's files."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise InputError("is a file, not a folder; choose a folder for the output", Location(file=out_dir))
+    ours = _earlier_output(out_dir)
+    foreign = sorted(
+        p.name
+        for p in out_dir.iterdir()
+        if p.name not in _FOLDER_LITTER and (p.name not in ours or p.is_symlink() or not p.is_file())
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise InputError(
+            f"this folder holds files that 'bulletin compose' did not write ({shown}), and compose "
+            "replaces its output folder whole. Choose a new or empty folder with --out",
+            Location(file=out_dir),
+        )
 
 
 def _swap_into_place(new: Path, target: Path) -> None:

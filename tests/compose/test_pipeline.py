@@ -15,6 +15,7 @@ from composer.compose.merge import Recipient, fill, substitutions, token
 from composer.compose.mime import build_message
 from composer.compose.pipeline import compose_bulletin, write_outputs
 from composer.compose.templates import uk_datetime
+from composer.errors import InputError
 from tests.compose.helpers import MINIMAL, write_bulletin
 
 HOSTILE = "Dr <b>O'Brien</b> & Partners"
@@ -144,6 +145,8 @@ def test_write_outputs_replaces_the_folder_whole(workspace, workspace_dir: Path)
     out = workspace_dir / "out" / "test"
     out.mkdir(parents=True)
     (out / "stale.html").write_text("old", encoding="utf-8")
+    # an earlier compose's output, for a segment this bulletin no longer has
+    (out / "report.json").write_text('{"segments": {"stale": {}}}', encoding="utf-8")
     comp = compose_bulletin(workspace, write_bulletin(workspace_dir))
     write_outputs(workspace, comp, out)
     names = sorted(p.name for p in out.iterdir())
@@ -155,6 +158,32 @@ def test_write_outputs_replaces_the_folder_whole(workspace, workspace_dir: Path)
     assert eml["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert eml.get_content_type() == "multipart/alternative"
     assert not list(out.parent.glob(".test.*"))  # no temporary folders left behind
+
+
+@pytest.mark.parametrize("other", ["notes.txt", "budget.xlsx", "photos/"])
+def test_write_outputs_never_replaces_a_folder_of_other_files(workspace, workspace_dir: Path, other: str) -> None:
+    out = workspace_dir / "Desktop"
+    out.mkdir()
+    if other.endswith("/"):
+        (out / other).mkdir()
+    else:
+        (out / other).write_text("precious", encoding="utf-8")
+    comp = compose_bulletin(workspace, write_bulletin(workspace_dir))
+    with pytest.raises(InputError, match="did not write"):
+        write_outputs(workspace, comp, out)
+    assert (out / other.rstrip("/")).exists()
+    # nor once an earlier compose's output shares the folder with them
+    (out / other.rstrip("/")).rename(workspace_dir / "moved")
+    write_outputs(workspace, comp, out)
+    (workspace_dir / "moved").rename(out / other.rstrip("/"))
+    with pytest.raises(InputError, match="did not write"):
+        write_outputs(workspace, comp, out)
+    assert (out / other.rstrip("/")).exists()
+    # nor the workspace itself (`--out .`)
+    with pytest.raises(InputError, match="did not write"):
+        write_outputs(workspace, comp, workspace_dir)
+    assert (workspace_dir / "bulletin.toml").exists()
+    assert not list(workspace_dir.glob(".Desktop.*"))
 
 
 def test_web_font_import_is_flagged(workspace, workspace_dir: Path) -> None:
