@@ -209,6 +209,11 @@ class SmtpTransport(Transport):
             if broken is not None:
                 outcomes.append(Outcome(recipient.key, Status.FAILED, error=broken))
                 continue
+            if not recipient.email.isascii():
+                # MAIL/RCPT are ASCII unless both ends speak SMTPUTF8 (RFC 6531), which this
+                # client does not; smtplib would raise mid-batch and leave the batch unknown.
+                outcomes.append(Outcome(recipient.key, Status.FAILED, error=NON_ASCII_ERROR))
+                continue
             self.throttle.wait(recipient.email)
             data, message_id = factory.build(recipient.email, recipient.substitutions, recipient.headers)
             conn = self._conn or self._connect()
@@ -262,6 +267,12 @@ def _login(conn: smtplib.SMTP, username: str, password: str) -> None:
             conn.auth(mechanism, method)
             return
     raise smtplib.SMTPNotSupportedError(f"no AUTH mechanism we support (offered: {' '.join(advertised)})")
+
+
+NON_ASCII_ERROR = (
+    "not sent: the address has non-ASCII characters, which SMTP carries only with SMTPUTF8 "
+    "(RFC 6531), not supported here"
+)
 
 
 def _send_one(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
