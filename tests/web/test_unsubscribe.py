@@ -356,3 +356,19 @@ def test_chunked_form_body_over_the_cap_is_413(
     assert "content-length" not in {k.lower() for k in response.request.headers}
     assert response.status_code == 413
     assert suppressed(store, hasher, "dana@example.org") is None
+
+
+def test_a_test_copy_link_says_so_and_changes_nothing(
+    client: TestClient, store: Store, signer: TokenSigner, hasher: AddressHasher
+) -> None:
+    add_contact(store, "dana@example.org")
+    token = signer.make(0, 0)  # what `bulletin send --test-to` puts in its copies
+    page = client.get(f"/u/{token}")
+    assert page.status_code == 200 and "test copy" in page.text
+    for body in ({"confirm": "unsubscribe"}, ONE_CLICK):
+        response = client.post(f"/u/{token}", data=body)
+        assert response.status_code == 200
+        assert "test copy" in response.text and "You have been unsubscribed" not in response.text
+    assert suppressed(store, hasher, "dana@example.org") is None
+    with store.session() as s:
+        assert s.scalars(select(Suppression)).first() is None
