@@ -68,9 +68,42 @@ def _qp_part(content: str, subtype: str) -> EmailMessage:
     part = EmailMessage(policy=SMTP)
     part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True).decode("ascii")
-    part.set_payload(encoded)
+    part.set_payload(quoted_printable(content.encode("utf-8")).decode("ascii"))
     return part
+
+
+QP_MAX_LINE = 76  # RFC 2045 6.7 rule 5, counting the "=" of a soft line break
+
+
+def quoted_printable(data: bytes, *, room_after: bool = False) -> bytes:
+    """QP-encode text with CRLF line ends and every line within 76 bytes.
+
+    binascii.b2a_qp can overrun 76 when it encodes whitespace before a line break, so
+    long lines are broken again here. `room_after` keeps the last line one byte short,
+    so that a soft line break can follow it (send joins encoded pieces that way).
+    """
+    lines = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).split(b"\n")
+    out: list[bytes] = []
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        limit = QP_MAX_LINE - 1 if last and room_after else QP_MAX_LINE
+        while len(line) > limit:
+            cut = _qp_cut(line, QP_MAX_LINE - 1)
+            out.append(line[:cut] + b"=")
+            line = line[cut:]
+        out.append(line)
+    return b"\r\n".join(out)
+
+
+def _qp_cut(line: bytes, limit: int) -> int:
+    """Where to break `line` so the first part is at most `limit` bytes, never inside =XX."""
+    cut = 0
+    while cut < len(line):
+        step = 3 if line[cut] == ord("=") else 1
+        if cut + step > limit:
+            break
+        cut += step
+    return cut
 
 
 def encoded_html_size(message: EmailMessage) -> int:

@@ -12,14 +12,13 @@ parts and headers as `build_message` would produce; tests compare the two.
 
 from __future__ import annotations
 
-import binascii
 import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
 from composer.compose.merge import fill
-from composer.compose.mime import build_message
+from composer.compose.mime import build_message, quoted_printable
 from composer.compose.model import SegmentRender
 
 # Placeholders: letters only, so neither header folding nor quoted-printable touches them.
@@ -35,7 +34,6 @@ def _is_ascii(value: str) -> bool:
 
 
 _TOKEN_BYTES = re.compile(rb"(%%BT\.[a-z_]+\.[ht]%%)")
-_MAX_LINE = 76  # RFC 2045 6.7 rule 5, counting the "=" of a soft line break
 
 
 def _normalize(raw: bytes) -> bytes:
@@ -46,35 +44,9 @@ def _normalize(raw: bytes) -> bytes:
     return data
 
 
-def _cut(line: bytes, limit: int) -> int:
-    """Where to break `line` so the first part is at most `limit` bytes, never inside =XX."""
-    cut = 0
-    while cut < len(line):
-        step = 3 if line[cut] == ord("=") else 1
-        if cut + step > limit:
-            break
-        cut += step
-    return cut
-
-
 def _qp_piece(data: bytes) -> bytes:
-    """One piece, QP-encoded with CRLF line ends, every line within 76 bytes and the last
-    short enough that a soft line break can follow it.
-
-    binascii.b2a_qp can overrun 76 when it encodes whitespace before a line break, so long
-    lines are re-broken here.
-    """
-    lines = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).split(b"\n")
-    out: list[bytes] = []
-    for index, line in enumerate(lines):
-        last = index == len(lines) - 1
-        limit = _MAX_LINE - 1 if last else _MAX_LINE
-        while len(line) > limit:
-            cut = _cut(line, _MAX_LINE - 1)
-            out.append(line[:cut] + b"=")
-            line = line[cut:]
-        out.append(line)
-    return _CRLF.join(out)
+    """One piece, QP-encoded, short enough at its end for a soft line break to follow."""
+    return quoted_printable(data, room_after=True)
 
 
 class QPBody:

@@ -193,3 +193,15 @@ def test_web_font_import_is_flagged(workspace, workspace_dir: Path) -> None:
     report = compose_bulletin(workspace, write_bulletin(workspace_dir)).report
     flagged = [f for f in report.warnings if f.code == "external-resource"]
     assert flagged and "fonts.googleapis.com" in flagged[0].message
+
+
+def test_quoted_printable_lines_stay_within_76_even_with_trailing_whitespace() -> None:
+    import quopri
+
+    from composer.compose.mime import quoted_printable
+
+    # binascii.b2a_qp alone overruns 76 when whitespace comes right before a line break.
+    data = ("x" * 74 + " \n" + "é" * 40 + "\t\n" + "=" * 100 + "\n").encode("utf-8")
+    encoded = quoted_printable(data)
+    assert max(len(line) for line in encoded.split(b"\r\n")) <= 76
+    assert quopri.decodestring(encoded).replace(b"\r\n", b"\n") == data
