@@ -106,6 +106,12 @@ def _qp_cut(line: bytes, limit: int) -> int:
     return cut
 
 
+def encoded_size(html: str) -> int:
+    """Bytes the HTML part's body takes in a message from `build_message`: the same
+    encoding, without building the rest of the message (compose checks every segment)."""
+    return len(quoted_printable(html.encode("utf-8")))
+
+
 def encoded_html_size(message: EmailMessage) -> int:
     """Bytes of the HTML part as it travels (encoded), which is what Gmail clips on."""
     for part in message.walk():

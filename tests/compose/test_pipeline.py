@@ -205,3 +205,15 @@ def test_quoted_printable_lines_stay_within_76_even_with_trailing_whitespace() -
     encoded = quoted_printable(data)
     assert max(len(line) for line in encoded.split(b"\r\n")) <= 76
     assert quopri.decodestring(encoded).replace(b"\r\n", b"\n") == data
+
+
+def test_reported_size_is_the_encoded_html_part_of_the_message(workspace, workspace_dir: Path) -> None:
+    from composer.compose.mime import encoded_html_size
+    from composer.compose.pipeline import sample_recipient
+
+    comp = compose_bulletin(workspace, write_bulletin(workspace_dir))
+    render = comp.renders["lmc"]
+    subs = substitutions(sample_recipient(workspace))
+    message = build_message(render.envelope, to="a@example.org", html=fill(render.html, subs), text=fill(render.text, subs))
+    assert comp.report.sizes["lmc"] == encoded_html_size(message)
+    assert comp.report.sizes["lmc"] > len(fill(render.html, subs).encode("utf-8"))  # QP adds soft breaks
