@@ -29,6 +29,8 @@ VAGUE_LINK_TEXT = {
 }  # fmt: skip
 _TOKEN = re.compile(r"^%%BT\.[a-z_]+\.h%%$")
 _EXTERNAL_CSS = re.compile(r"""(?:@import\s+url\(|<link\b[^>]*href=)["']?(https?://[^"')\s>]+)""", re.I)
+_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # a tag's attributes, quoted ">" included
+_LINKS_AND_IMAGES = re.compile(rf"<a\b{_ATTRS}>.*?</a\s*>|<img\b{_ATTRS}>", re.S | re.I)
 _HTML_LANG = re.compile(r"<html\b[^>]*\slang=\"[^\"]+\"", re.I)
 
 
@@ -118,10 +120,11 @@ def check_segment(
 
     if not _HTML_LANG.search(html):
         findings.append(_finding("error", "lang", "the <html> element has no lang attribute", segment=segment))
-    # Parse only what the checks read: links, images and the section markers (empty
-    # <a id> anchors the engine puts before each block). Building
-    # the whole tree of an MJML document costs several times more.
-    soup = BeautifulSoup(html, "lxml", parse_only=SoupStrainer(["a", "img"]))
+    # The checks read only links, images and the section markers (empty <a id> anchors
+    # the engine puts before each block). Cutting those out first and parsing just them
+    # keeps document order and costs a fifth of parsing MJML's ~700 layout elements.
+    pieces = "".join(m.group(0) for m in _LINKS_AND_IMAGES.finditer(html))
+    soup = BeautifulSoup(pieces, "lxml", parse_only=SoupStrainer(["a", "img"]))
     blocks = {s.anchor: s for s in bulletin.sections}
     current: LoadedSection | None = None
     for element in soup.find_all(["a", "img"]):
