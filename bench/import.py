@@ -12,7 +12,6 @@ import argparse
 import csv
 import random
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from tests.support import copy_workspace  # noqa: E402
 
 FIRST = ["Priya", "Tom", "Siobhán", "Zoë", "José", "Alex", "Renata", "Michael", "Helen", "David"]
 LAST = ["Shah", "Hughes", "O'Brien", "Adeyemi", "García", "Clarke", "Nowak", "Osei", "Fraser", "Okafor"]
@@ -54,13 +55,7 @@ def max_rss_mib() -> float:
 def workspace(root: Path, url: str | None) -> object:
     from composer.workspace import load_workspace
 
-    root.mkdir()
-    for part in ("bulletin.toml", "lists"):
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part)
-        else:
-            shutil.copy2(src, root / part)
+    copy_workspace(root, parts=("bulletin.toml", "lists"))
     env = {"BULLETIN_SECRET_KEY": "bench-secret-key"}
     if url:
         env["BULLETIN_DATABASE_URL"] = url

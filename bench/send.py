@@ -21,7 +21,6 @@ import dataclasses
 import json
 import os
 import resource
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,21 +31,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-PARTS = ("bulletin.toml", "sections", "layouts", "lists", "bulletins")
+
+from tests.support import copy_workspace, free_port  # noqa: E402
+
 SAMPLE = "bulletins/2026-06-gpce.yaml"
 KEY = "SG.bench-key"
 SECRET = "bench-secret-key"
 DOMAINS = ("example.org", "example.com", "nhs.example", "practice.example")
-
-
-def make_workspace(root: Path) -> None:
-    root.mkdir(parents=True)
-    for part in PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part)
-        else:
-            shutil.copy2(src, root / part)
 
 
 def populate(root: Path, n: int) -> float:
@@ -109,15 +100,9 @@ def run_child(root: Path, transport: str, key: str, env: dict[str, str]) -> dict
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_sendgrid(base: Path, n: int) -> None:
     root = base / "sg"
-    make_workspace(root)
+    copy_workspace(root)
     setup = populate(root, n)
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.sendgrid_server", "--key", KEY],
@@ -202,7 +187,7 @@ def wait_for_port(port: int) -> None:
 
 def bench_smtp(base: Path, n: int) -> None:
     root = base / "smtp"
-    make_workspace(root)
+    copy_workspace(root)
     populate(root, n)
     port = free_port()
     server = subprocess.Popen(

@@ -21,9 +21,7 @@ import base64
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,8 +39,8 @@ from composer.identity import AddressHasher, normalize_email  # noqa: E402
 from composer.store.db import Store  # noqa: E402
 from composer.store.models import Campaign, Contact, Delivery  # noqa: E402
 from composer.tokens import TokenSigner  # noqa: E402
+from tests.support import copy_workspace, free_port, wait_healthy  # noqa: E402
 
-WORKSPACE_PARTS = ("bulletin.toml", "sections", "layouts", "lists", "bulletins")
 SECRET = "bench-secret-key-not-for-production"
 BATCH = 1000
 CONTACTS = 20_000
@@ -61,21 +59,6 @@ MIX = [
     ("spamreport", 1),
     ("group_resubscribe", 2),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def copy_workspace(dest: Path) -> None:
-    for part in WORKSPACE_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part)
-        elif src.is_file():
-            shutil.copy2(src, dest / part)
 
 
 def seed(url: str) -> tuple[int, list[int]]:
@@ -138,20 +121,6 @@ def make_batch(n: int, serial: int, campaign_id: int, ids: list[int], rng: rando
             ev["useragent"] = "Mozilla/5.0"
         events.append(ev)
     return (json.dumps(events) + "\r\n").encode()
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"bulletin serve exited early with {proc.returncode}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("bulletin serve did not become healthy in time")
 
 
 def main() -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-WORKSPACE_PARTS = ("bulletin.toml", "sections", "layouts", "lists", "bulletins")
+from tests.support import REPO, WORKSPACE_PARTS, copy_workspace
+
+__all__ = ["REPO", "TEST_SECRET", "WORKSPACE_PARTS"]
 TEST_SECRET = "test-secret-key-not-for-production"
 
 
@@ -32,14 +32,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the repository's workspace data in a temporary folder."""
-    root = tmp_path / "ws"
-    root.mkdir()
-    for part in WORKSPACE_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part, ignore=shutil.ignore_patterns("*.rejects.csv"))
-        elif src.is_file():
-            shutil.copy2(src, root / part)
+    root = copy_workspace(tmp_path / "ws")
     monkeypatch.setenv("BULLETIN_SECRET_KEY", TEST_SECRET)
     monkeypatch.delenv("BULLETIN_OLD_SECRET_KEYS", raising=False)
     monkeypatch.delenv("BULLETIN_DATABASE_URL", raising=False)

@@ -4,7 +4,6 @@ server on a free loopback port, composing the real sample bulletin."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import Any
 import pytest
 
 from composer.preview.server import PreviewServer, build_preview
-from tests.conftest import REPO, TEST_SECRET, WORKSPACE_PARTS
+from tests.conftest import REPO, TEST_SECRET
+from tests.support import copy_workspace
 
 from .conftest import (
     ELECTIONS,
@@ -58,14 +58,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PreviewSe
     """`bulletin preview` on a copy of the workspace, as the command builds it."""
     from composer.workspace import load_workspace
 
-    root = tmp_path_factory.mktemp("preview") / "ws"
-    root.mkdir()
-    for part in WORKSPACE_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part, ignore=shutil.ignore_patterns("*.rejects.csv"))
-        elif src.is_file():
-            shutil.copy2(src, root / part)
+    root = copy_workspace(tmp_path_factory.mktemp("preview") / "ws")
     env = {**os.environ, "BULLETIN_SECRET_KEY": TEST_SECRET}
     env.pop("BULLETIN_DATABASE_URL", None)
     workspace = load_workspace(root, env=env)

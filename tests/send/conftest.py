@@ -4,7 +4,6 @@ store, a loopback SendGrid-compatible server and a loopback aiosmtpd server."""
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from composer.compose.mime import Envelope
 from composer.compose.model import Composition, Finding, Report, SegmentRender
 from composer.workspace import Workspace
 from tests.fakes.sendgrid_server import FakeSendGrid
+from tests.support import free_port
 
 API_KEY = "SG.test-key-not-real"
 SEGMENTS = ("lmc", "practice", "registrar")
@@ -219,12 +219,6 @@ class SmtpSink:
     @property
     def url(self) -> str:
         return f"smtp://{self.host}:{self.port}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,27 +17,8 @@ from composer.store import suppressions
 from composer.store.db import Store
 from composer.tokens import TokenSigner
 from tests.conftest import TEST_SECRET
+from tests.support import free_port, wait_healthy
 from tests.web.conftest import add_contact, body_of, event, make_keys
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"bulletin serve exited with {proc.returncode}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("bulletin serve did not become healthy")
 
 
 @pytest.mark.slow
