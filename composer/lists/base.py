@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, Result
 from composer.errors import InputError
 from composer.identity import AddressHasher
 from composer.segments import Segment, load_segments
-from composer.store.db import Store, current_command
+from composer.store.db import Store
 from composer.workspace import Workspace
 
 # Rows per IN (...) lookup: well under SQLite's 999-variable floor on old builds, and
@@ -21,11 +21,6 @@ LOOKUP_CHUNK = 500
 WRITE_CHUNK = 2000
 
 T = TypeVar("T")
-
-def audit_command() -> str:
-    """The command line for the audit log; `current_command` already hides addresses."""
-    return current_command()
-
 
 @dataclass
 class Lists:

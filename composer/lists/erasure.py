@@ -23,8 +23,9 @@ from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from composer.identity import normalize_email
-from composer.lists.base import Lists, audit_command, check_address, rowcount
+from composer.lists.base import Lists, check_address, rowcount
 from composer.store import audit, suppressions
+from composer.store.db import current_command
 from composer.store.models import (
     AuditEntry,
     Campaign,
@@ -87,7 +88,7 @@ def forget(lists: Lists, address: str) -> ForgetResult:
     address = check_address(address, strict=False)
     norm = normalize_email(address)
     hashes = lists.hasher.candidates(norm)
-    command = audit_command()
+    command = current_command()
     with lists.store.session() as session:
         contact = _contact(session, norm)
         contact_id = contact.id if contact is not None else None

@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import select
 
 from composer.errors import InputError, Location
-from composer.lists.base import Lists, audit_command
+from composer.lists.base import Lists
 from composer.lists.query import contact_status
 from composer.lists.rows import FORMULA_STARTS
 from composer.store import audit
+from composer.store.db import current_command
 from composer.store.models import Contact, SegmentMember
 
 BASE_COLUMNS = ("email", "name", "first_name", "last_name", "organisation", "role", "segments", "status")
@@ -135,7 +136,7 @@ def export_contacts(
         audit.record(
             session,
             "export",
-            command=audit_command(),
+            command=current_command(),
             detail={
                 "segment": segment,
                 "rows": len(chosen),

@@ -20,11 +20,12 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, insert, literal, null, select, update
 
 from composer.errors import InputError, Location
-from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, audit_command, chunked
+from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, chunked
 from composer.lists.csvread import DELIMITER_NAMES, REJECT_COLUMNS, CsvFile, read_csv
 from composer.lists.export import write_csv_temp
 from composer.lists.rows import AddressValidator, ContactRow, Reject, parse_rows
 from composer.store import audit
+from composer.store.db import current_command
 from composer.store.models import Contact, SegmentMember, Suppression, utcnow
 
 UPDATABLE = ("email", "name", "first_name", "last_name", "organisation", "role")
@@ -145,7 +146,7 @@ def import_file(
                 audit.record(
                     session,
                     "import",
-                    command=audit_command(),
+                    command=current_command(),
                     detail={
                         "segment": segment,
                         "file": path.name,
@@ -365,7 +366,7 @@ def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFil
                     "new_extra": {**(found.extra or {}), **row.extra},
                 })
             session.execute(statement, changes)
-        command = audit_command()
+        command = current_command()
         for found, row, changed in plan.updates:
             audit.record(
                 session,

@@ -9,8 +9,9 @@ from sqlalchemy import delete, select
 
 from composer.errors import InputError, NotFound
 from composer.identity import mask_email, normalize_email
-from composer.lists.base import Lists, audit_command, check_address, rowcount
+from composer.lists.base import Lists, check_address, rowcount
 from composer.store import audit, suppressions
+from composer.store.db import current_command
 from composer.store.models import SUPPRESSION_REASONS, Contact, SegmentMember
 
 # `erased` is only ever set by `lists forget`, which also deletes the data.
@@ -43,7 +44,7 @@ def remove_from_segment(lists: Lists, address: str, segment: str) -> list[str]:
         audit.record(
             session,
             "remove",
-            command=audit_command(),
+            command=current_command(),
             contact_id=contact.id,
             subject_hash=lists.hasher.hash(norm),
             detail={"segment": segment},
@@ -66,7 +67,7 @@ def suppress_address(lists: Lists, address: str, reason: str = "manual") -> Supp
     address = check_address(address)
     with lists.store.session() as session:
         row, created = suppressions.suppress(
-            session, lists.hasher, address, reason=reason, source="cli", command=audit_command()
+            session, lists.hasher, address, reason=reason, source="cli", command=current_command()
         )
         return SuppressResult(created, row.reason, row.created_at, mask_email(normalize_email(address)))
 
@@ -84,5 +85,5 @@ def unsuppress_address(lists: Lists, address: str) -> str:
                 "never lifted, because it is what stops an old spreadsheet bringing them back"
             )
         reason = row.reason
-        suppressions.unsuppress(session, lists.hasher, address, source="cli", command=audit_command())
+        suppressions.unsuppress(session, lists.hasher, address, source="cli", command=current_command())
     return reason
