@@ -21,14 +21,18 @@ from composer.compose.model import Composition, Finding, Report, SegmentRender
 from composer.compose.render import SegmentRenderer, Timer
 from composer.compose.source import load_bulletin
 from composer.errors import InputError, Location
+from composer.tokens import list_unsubscribe_headers, unsubscribe_url
 from composer.workspace import Workspace
+
+# Not a signed token: `bulletin serve` answers it with its "link not recognised" page.
+SAMPLE_TOKEN = "sample"  # noqa: S105 - a placeholder, not a secret
 
 
 def sample_recipient(workspace: Workspace) -> Recipient:
     """A fictitious reader for the sample .eml and size checks (reserved domain)."""
     return Recipient(
         email="sample.reader@example.org",
-        unsubscribe_url=f"{workspace.sender.base_url}/u/sample",
+        unsubscribe_url=unsubscribe_url(workspace.sender.base_url, SAMPLE_TOKEN),
         first_name="Alex",
         name="Dr Alex Example",
         organisation="Example Medical Practice",
@@ -131,14 +135,13 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
     try:
         recipient = sample_recipient(workspace)
         subs = substitutions(recipient)
+        sender = workspace.sender
+        headers = list_unsubscribe_headers(sender.base_url, sender.unsubscribe_mailto, SAMPLE_TOKEN)
         for name, render in composition.renders.items():
             html = fill(render.html, subs)
             text = fill(render.text, subs)
             (tmp / f"{name}.html").write_text(html, encoding="utf-8")
             (tmp / f"{name}.txt").write_text(text, encoding="utf-8")
-            from composer.tokens import list_unsubscribe_headers
-
-            headers = list_unsubscribe_headers(workspace.sender.base_url, workspace.sender.unsubscribe_mailto, "sample")
             message = build_message(render.envelope, to=recipient.email, html=html, text=text, headers=headers)
             (tmp / f"{name}.eml").write_bytes(bytes(message))
         (tmp / "archive.html").write_text(composition.archive_html, encoding="utf-8")
