@@ -23,8 +23,9 @@ from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from composer.identity import normalize_email
-from composer.lists.base import Lists, check_address, rowcount
+from composer.lists.base import Lists, check_address
 from composer.store import audit, suppressions
+from composer.store.bulk import rowcount
 from composer.store.db import current_command
 from composer.store.models import (
     AuditEntry,
@@ -33,7 +34,7 @@ from composer.store.models import (
     Delivery,
     Event,
     SegmentMember,
-    Suppression,
+    erased_values,
 )
 
 
@@ -83,6 +84,13 @@ def _event_match(contact_id: int | None, hashes: list[str], norm: str) -> Any:
     return or_(*clauses)
 
 
+def _clear(session: Session, model: Any, where: Any) -> int:
+    """Clear every personal column of the matching rows; returns how many rows."""
+    return rowcount(session.execute(
+        update(model).where(where).values(erased_values(model)).execution_options(synchronize_session=False)
+    ))
+
+
 def forget(lists: Lists, address: str) -> ForgetResult:
     """Erase one person, in one transaction; see the module docstring."""
     address = check_address(address, strict=False)
@@ -104,46 +112,10 @@ def forget(lists: Lists, address: str) -> ForgetResult:
             # The database cascades memberships and sets deliveries.contact_id to NULL.
             session.execute(delete(Contact).where(Contact.id == contact_id))
 
-        deliveries = rowcount(session.execute(
-            update(Delivery)
-            .where(_delivery_match(contact_id, hashes, norm))
-            .values(email=None, error=None)
-            .execution_options(synchronize_session=False)
-        ))
-        events = rowcount(session.execute(
-            update(Event)
-            .where(_event_match(contact_id, hashes, norm))
-            .values(email=None, detail={})
-            .execution_options(synchronize_session=False)
-        ))
+        deliveries = _clear(session, Delivery, _delivery_match(contact_id, hashes, norm))
+        events = _clear(session, Event, _event_match(contact_id, hashes, norm))
 
-        # Any suppression still holding the address in clear (for example one made under
-        # a key that has since been retired) loses it; the hash is all that stays.
-        session.execute(
-            update(Suppression)
-            .where(func.lower(Suppression.email_norm) == norm)
-            .values(email_norm=None)
-            .execution_options(synchronize_session=False)
-        )
-        before = suppressions.find(session, lists.hasher, norm)
-        previous = before.reason if before is not None else None
-        row, _ = suppressions.suppress(
-            session, lists.hasher, norm, reason="erased", source="cli", keep_address=False, command=command
-        )
-        state = "created" if previous is None else ("already erased" if previous == "erased" else "converted")
-        session.flush()
-        # Any second row for the person (under another key) is an erasure too.
-        session.execute(
-            update(Suppression)
-            .where(Suppression.email_hash.in_(hashes), Suppression.id != row.id)
-            .values(reason="erased", email_norm=None, source="cli")
-            .execution_options(synchronize_session=False)
-        )
-        current = session.scalar(select(Suppression.id).where(Suppression.email_hash == hashes[0]))
-        if current is None:
-            # Made under an older key: re-key it, so that the erasure outlives that key.
-            row.email_hash = hashes[0]
-
+        state = suppressions.erase(session, lists.hasher, norm, command=command)
         if contact_id is not None:
             # SQLite may give a deleted contact's id to the next new contact; rows that
             # pointed at the erased person must not then point at someone else.

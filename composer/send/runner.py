@@ -25,14 +25,14 @@ from typing import Protocol
 from composer.compose.model import Composition
 from composer.errors import ChecksFailed, InputError, TransportAuthError
 from composer.identity import AddressHasher
-from composer.send import ledger
 from composer.send.campaign import audience, freeze, open_campaign
 from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name
 from composer.send.prepare import RecipientPreparer
 from composer.send.transports import make_transport
-from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Status, Transport
-from composer.store import audit
+from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
+from composer.store import audit, ledger
 from composer.store.db import Store, current_actor
+from composer.store.models import DeliveryState
 from composer.workspace import Workspace
 
 
@@ -80,7 +80,7 @@ class SendSummary:
 
     @property
     def unknown_total(self) -> int:
-        return self.totals.get("unknown", 0)
+        return self.totals.get(DeliveryState.UNKNOWN, 0)
 
 
 RETRY_UNKNOWN_HELP = (
@@ -227,10 +227,10 @@ def _send_tests(
     return summary
 
 
-def _count(summary: SendSummary, status: Status, error: str | None, n: int = 1) -> None:
-    if status is Status.SENT:
+def _count(summary: SendSummary, status: DeliveryState, error: str | None, n: int = 1) -> None:
+    if status is DeliveryState.SENT:
         summary.sent += n
-    elif status is Status.FAILED:
+    elif status is DeliveryState.FAILED:
         summary.failed += n
     else:
         summary.unknown += n
@@ -378,7 +378,7 @@ class _Batches:
         composition: Composition,
         segments: list[str],
         campaign_id: int,
-        states: tuple[str, ...],
+        states: tuple[DeliveryState, ...],
         size: int,
         hasher: AddressHasher | None = None,
     ) -> None:
@@ -474,7 +474,7 @@ def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str
         summary.totals = totals
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None:
-            everyone_sent = sum(totals.values()) == totals.get("sent", 0)
+            everyone_sent = sum(totals.values()) == totals.get(DeliveryState.SENT, 0)
             campaign.status = "complete" if everyone_sent else "open"
             campaign.finished_at = utcnow() if everyone_sent else None
         audit.record(
@@ -484,9 +484,9 @@ def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str
                 "campaign_id": campaign_id,
                 "key": summary.key,
                 "transport": transport,
-                "sent": summary.sent,
-                "failed": summary.failed,
-                "unknown": summary.unknown,
+                DeliveryState.SENT.value: summary.sent,
+                DeliveryState.FAILED.value: summary.failed,
+                DeliveryState.UNKNOWN.value: summary.unknown,
                 "recovered_unknown": summary.recovered,
                 "skipped": summary.skipped,
                 "totals": totals,

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 from composer.send.message import FactoryCache
-from composer.send.transports.base import Batch, Outcome, Status, Transport
+from composer.send.transports.base import Batch, Outcome, Transport
+from composer.store.models import DeliveryState
 
 
 class OutboxTransport(Transport):
@@ -45,5 +46,5 @@ class OutboxTransport(Transport):
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             tmp.replace(target)
-            outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
+            outcomes.append(Outcome(recipient.key, DeliveryState.SENT, message_id=message_id))
         return outcomes

@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
 from composer.send.message import FactoryCache
-from composer.send.transports.base import Batch, Outcome, Status, Transport
+from composer.send.transports.base import Batch, Outcome, Transport
+from composer.store.models import DeliveryState
 from composer.workspace import Workspace
 
 PROVIDER = "SMTP"
@@ -207,12 +208,12 @@ class SmtpTransport(Transport):
         broken: str | None = None
         for recipient in batch.recipients:
             if broken is not None:
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=broken))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=broken))
                 continue
             if not recipient.email.isascii():
                 # MAIL/RCPT are ASCII unless both ends speak SMTPUTF8 (RFC 6531), which this
                 # client does not; smtplib would raise mid-batch and leave the batch unknown.
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=NON_ASCII_ERROR))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=NON_ASCII_ERROR))
                 continue
             self.throttle.wait(recipient.email)
             data, message_id = factory.build(recipient.email, recipient.substitutions, recipient.headers)
@@ -222,11 +223,11 @@ class SmtpTransport(Transport):
                 _send_one(conn, sender, recipient.email, data)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()), (0, b""))
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
             except smtplib.SMTPResponseException as exc:
                 # Refused at MAIL FROM or DATA with a reply code: not accepted.
                 outcomes.append(
-                    Outcome(recipient.key, Status.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
+                    Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
                 )
             except (smtplib.SMTPException, OSError) as exc:
                 # The connection broke mid-transaction: the server may have queued it.
@@ -234,7 +235,7 @@ class SmtpTransport(Transport):
                 outcomes.append(
                     Outcome(
                         recipient.key,
-                        Status.UNKNOWN,
+                        DeliveryState.UNKNOWN,
                         error=f"SMTP connection lost while sending ({exc.__class__.__name__}: {exc})",
                     )
                 )
@@ -245,7 +246,7 @@ class SmtpTransport(Transport):
                 except TransportError as reconnect:
                     broken = f"not sent: {reconnect}"
             else:
-                outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
+                outcomes.append(Outcome(recipient.key, DeliveryState.SENT, message_id=message_id))
         return outcomes
 
 
