@@ -10,6 +10,7 @@ import click
 
 from composer.cli import AppContext
 from composer.errors import BulletinError
+from composer.send.transports import NAMES as TRANSPORT_NAMES
 
 if TYPE_CHECKING:
     from composer.send.plan import SendPlan
@@ -118,7 +119,7 @@ def print_summary(summary: SendSummary) -> None:
     help="Send only to this segment (repeat for several). Default: every segment of the bulletin.",
 )  # fmt: skip
 @click.option(
-    "--transport", "-t", type=click.Choice(["sendgrid", "smtp", "outbox"]),
+    "--transport", "-t", type=click.Choice(TRANSPORT_NAMES),
     help="How to send. Default: [send] transport in bulletin.toml, else the outbox folder.",
 )  # fmt: skip
 @click.option("--yes", "-y", is_flag=True, help="Send without asking for confirmation.")

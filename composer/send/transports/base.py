@@ -22,6 +22,7 @@ from composer.compose.model import SegmentRender
 from composer.errors import TransportError
 from composer.identity import normalize_email
 from composer.store.models import DeliveryState
+from composer.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,11 @@ class Transport(ABC):
 
     def __init__(self) -> None:
         self.stats = TransportStats()
+
+    @classmethod
+    @abstractmethod
+    def from_workspace(cls, workspace: Workspace) -> Transport:
+        """The transport configured from the workspace (its `[name]` table) and the environment."""
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Connect or prepare; called once before the first batch."""

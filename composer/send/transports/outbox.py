@@ -12,6 +12,7 @@ from pathlib import Path
 from composer.send.message import FactoryCache
 from composer.send.transports.base import Batch, Outcome, Transport
 from composer.store.models import DeliveryState
+from composer.workspace import Workspace
 
 
 class OutboxTransport(Transport):
@@ -23,6 +24,10 @@ class OutboxTransport(Transport):
         super().__init__()
         self.folder = folder
         self._messages = FactoryCache()
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace) -> OutboxTransport:
+        return cls(workspace.outbox_dir)
 
     def describe(self) -> str:
         return f"outbox (files in {self.folder})"

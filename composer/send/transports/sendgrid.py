@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
+from composer.send.transports import SendGridSettings
 from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
 from composer.store.models import DeliveryState
 from composer.workspace import Workspace
@@ -120,7 +121,7 @@ class SendGridTransport(Transport):
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, **overrides: Any) -> SendGridTransport:
-        settings = workspace.config.sendgrid
+        settings = workspace.transport_settings("sendgrid", SendGridSettings) or SendGridSettings()
         options: dict[str, Any] = {
             "host": workspace.env.get(ENV_API_HOST) or DEFAULT_HOST,
             "timeout": settings.timeout,

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
 from composer.send.message import FactoryCache
+from composer.send.transports import SmtpSettings
 from composer.send.transports.base import Batch, Outcome, Transport
 from composer.store.models import DeliveryState
 from composer.workspace import Workspace
@@ -75,7 +76,7 @@ def parse_smtp_url(url: str) -> SmtpConfig:
 
 def smtp_config(workspace: Workspace) -> SmtpConfig:
     """The SMTP settings: the environment URL first, then `[smtp]` in bulletin.toml."""
-    settings = workspace.config.smtp
+    settings = workspace.transport_settings("smtp", SmtpSettings)
     rates = dict(settings.per_domain_rate) if settings else {}
     url = workspace.env.get(ENV_SMTP_URL)
     if url:
