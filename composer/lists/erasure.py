@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select, update
@@ -36,6 +35,7 @@ from composer.store.models import (
     SegmentMember,
     erased_values,
 )
+from composer.timestamps import iso
 
 
 @dataclass(frozen=True)
@@ -168,15 +168,6 @@ def forget(lists: Lists, address: str) -> ForgetResult:
     )
 
 
-def _iso(value: datetime | None) -> str | None:
-    # SQLite hands back naive datetimes; the store only ever writes UTC.
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
-
-
 def person(lists: Lists, address: str) -> dict[str, Any]:
     """Everything stored about one person, as plain JSON-ready data (subject access)."""
     address = check_address(address, strict=False)
@@ -199,11 +190,11 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "role": contact.role,
                 "extra": contact.extra or {},
                 "source": contact.source,
-                "created_at": _iso(contact.created_at),
-                "updated_at": _iso(contact.updated_at),
+                "created_at": iso(contact.created_at),
+                "updated_at": iso(contact.updated_at),
             }
             segments = [
-                {"segment": m.segment, "source": m.source, "added_at": _iso(m.added_at)}
+                {"segment": m.segment, "source": m.source, "added_at": iso(m.added_at)}
                 for m in sorted(contact.memberships, key=lambda m: m.segment)
             ]
 
@@ -217,7 +208,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "email_hash": suppression.email_hash,
                 "group_id": suppression.group_id,
                 "campaign_id": suppression.campaign_id,
-                "created_at": _iso(suppression.created_at),
+                "created_at": iso(suppression.created_at),
             }
 
         deliveries = [
@@ -229,10 +220,10 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "message_id": d.message_id,
                 "error": d.error,
                 "attempts": d.attempts,
-                "updated_at": _iso(d.updated_at),
-                "delivered_at": _iso(d.delivered_at),
-                "opened_at": _iso(d.opened_at),
-                "clicked_at": _iso(d.clicked_at),
+                "updated_at": iso(d.updated_at),
+                "delivered_at": iso(d.delivered_at),
+                "opened_at": iso(d.opened_at),
+                "clicked_at": iso(d.clicked_at),
             }
             for d, campaign in session.execute(
                 select(Delivery, Campaign)
@@ -248,8 +239,8 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "raw_type": e.raw_type,
                 "campaign_id": e.campaign_id,
                 "email": e.email,
-                "occurred_at": _iso(e.occurred_at),
-                "received_at": _iso(e.received_at),
+                "occurred_at": iso(e.occurred_at),
+                "received_at": iso(e.received_at),
                 "detail": e.detail or {},
             }
             for e in session.scalars(
@@ -261,7 +252,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
             audit_clauses.append(AuditEntry.contact_id == contact_id)
         entries = [
             {
-                "at": _iso(a.at),
+                "at": iso(a.at),
                 "actor": a.actor,
                 "command": a.command,
                 "action": a.action,

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
 from composer.send.message import FactoryCache
+from composer.send.pacing import DomainThrottle
 from composer.send.transports import SmtpSettings
 from composer.send.transports.base import Batch, Outcome, Transport
 from composer.store.models import DeliveryState
@@ -100,41 +99,6 @@ def smtp_config(workspace: Workspace) -> SmtpConfig:
         timeout=settings.timeout,
         per_domain_rate=rates,
     )
-
-
-class DomainThrottle:
-    """At most `rate` messages per second to each listed domain (and its subdomains)."""
-
-    def __init__(
-        self,
-        rates: dict[str, float],
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._rates = {d.lower().strip("."): r for d, r in rates.items() if r > 0}
-        self._next: dict[str, float] = {}
-        self._sleep = sleep
-        self._clock = clock
-
-    def domain_for(self, address: str) -> str | None:
-        domain = address.rpartition("@")[2].lower()
-        for listed in self._rates:
-            if domain == listed or domain.endswith("." + listed):
-                return listed
-        return None
-
-    def wait(self, address: str) -> None:
-        if not self._rates:
-            return
-        listed = self.domain_for(address)
-        if listed is None:
-            return
-        now = self._clock()
-        due = max(now, self._next.get(listed, now))
-        if due > now:
-            self._sleep(due - now)
-        self._next[listed] = due + 1.0 / self._rates[listed]
 
 
 class SmtpTransport(Transport):
