@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from composer.compose.limits import check_markdown_size, check_one_line_length
 from composer.compose.yamlsource import load_yaml
 from composer.errors import InputError, Location
 
@@ -49,7 +50,7 @@ def _one_line(value: str) -> str:
     value = value.strip()
     if "\n" in value:
         raise ValueError("must be a single line (use a markdown field for paragraphs)")
-    return value
+    return check_one_line_length(value)
 
 
 def check_url(value: str) -> str:
@@ -84,6 +85,7 @@ def _check_email(value: str) -> str:
 
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
+Markdown = Annotated[str, AfterValidator(check_markdown_size)]
 Url = Annotated[str, AfterValidator(check_url)]
 Email = Annotated[str, AfterValidator(_check_email)]
 
@@ -162,7 +164,7 @@ def _python_type(spec_type: str, items: str | list[FieldSpec] | None, tz: ZoneIn
     if spec_type == "string":
         return OneLine
     if spec_type == "markdown":
-        return str
+        return Markdown
     if spec_type == "url":
         return Url
     if spec_type == "email":

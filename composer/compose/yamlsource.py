@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from composer.compose.limits import source_too_large
 from composer.errors import InputError, Location
 
 YamlPath = tuple[str | int, ...]
@@ -140,15 +141,25 @@ def _line_map(path: Path, node: yaml.Node) -> dict[YamlPath, int]:
     return lines
 
 
+def _read_text(path: Path) -> str:
+    """The file as text, refused unread when it is larger than any source needs."""
+    try:
+        size = path.stat().st_size
+        if too_large := source_too_large(size):
+            raise InputError(too_large, Location(file=path))
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", Location(file=path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
+
+
 def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     """Parse a YAML file; a syntax error becomes an InputError with the file and line."""
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("file not found", Location(file=path)) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
+        text = _read_text(path)
+    elif too_large := source_too_large(len(text.encode("utf-8"))):
+        raise InputError(too_large, Location(file=path))
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)

@@ -49,3 +49,37 @@ def test_a_few_ordinary_aliases_still_load(tmp_path: Path) -> None:
     path.write_text(_laughs(3, 3), encoding="utf-8")
     doc = load_yaml(path)
     assert doc.data["l3"][0][0] == ["lol", "lol", "lol"]
+
+
+def _check(workspace_dir: Path, path: Path):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from composer.cli import cli
+
+    return CliRunner().invoke(cli, ["--workspace", str(workspace_dir), "check", str(path)])
+
+
+def test_an_oversized_markdown_field_is_refused_not_dropped_from_the_html(workspace_dir: Path) -> None:
+    big = "Word " * 30_000  # 150 KB on one line: lxml would still keep it, readers would not
+    path = write_bulletin(workspace_dir, MINIMAL.replace("Practices should read", big + "Practices should read"))
+    result = _check(workspace_dir, path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}, line 11" in result.output
+    assert "field 'body'" in result.output and "100,000" in result.output
+
+
+def test_a_subject_longer_than_a_header_line_is_refused(workspace_dir: Path) -> None:
+    path = write_bulletin(workspace_dir, MINIMAL.replace("subject: Test bulletin", "subject: " + "x" * 999))
+    result = _check(workspace_dir, path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}, line 1" in result.output and "field 'subject'" in result.output
+    assert "998" in result.output
+
+
+def test_an_oversized_bulletin_file_is_refused_before_parsing(workspace_dir: Path) -> None:
+    path = write_bulletin(workspace_dir, MINIMAL + "# " + "x" * 2_100_000 + "\n")
+    started = time.monotonic()
+    result = _check(workspace_dir, path)
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 2, result.output
+    assert str(path) in result.output and "2,000,000" in result.output
