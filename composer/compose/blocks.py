@@ -29,6 +29,7 @@ from pydantic import (
 from composer.compose.limits import check_markdown_size, check_one_line_length
 from composer.compose.yamlsource import load_yaml
 from composer.errors import InputError, Location
+from composer.safetext import describe_control, first_control
 
 MJML_TEMPLATE = "template.mjml.j2"
 TEXT_TEMPLATE = "template.txt.j2"
@@ -50,7 +51,19 @@ def _one_line(value: str) -> str:
     value = value.strip()
     if "\n" in value:
         raise ValueError("must be a single line (use a markdown field for paragraphs)")
+    refuse_control_characters(value)
     return check_one_line_length(value)
+
+
+def refuse_control_characters(value: str) -> str:
+    """A one-line field or header holds no line break or other control character."""
+    char = first_control(value, allow_tab=True)
+    if char is not None:
+        raise ValueError(
+            f"holds the control character {describe_control(char)}, which would break the "
+            "email header; retype the text without it"
+        )
+    return value
 
 
 def check_url(value: str) -> str:

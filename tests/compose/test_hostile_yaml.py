@@ -83,3 +83,34 @@ def test_an_oversized_bulletin_file_is_refused_before_parsing(workspace_dir: Pat
     assert time.monotonic() - started < 3
     assert result.exit_code == 2, result.output
     assert str(path) in result.output and "2,000,000" in result.output
+
+
+@pytest.mark.parametrize("escape", ["\\r", "\\u2028", "\\x85", "\\x0b", "\\x0c", "\\x1b"])
+def test_control_characters_in_the_subject_are_refused_at_load(workspace_dir: Path, escape: str) -> None:
+    path = write_bulletin(workspace_dir, MINIMAL.replace("subject: Test bulletin", f'subject: "Test{escape}bulletin"'))
+    result = _check(workspace_dir, path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}, line 1" in result.output and "field 'subject'" in result.output
+    assert "control character" in result.output and "layout" not in result.output
+
+
+def test_a_line_break_in_reply_to_is_refused_at_load(workspace_dir: Path) -> None:
+    text = MINIMAL.replace("issue_date:", 'reply_to: "news@example.org\\r\\nBcc: all@example.org"\nissue_date:')
+    path = write_bulletin(workspace_dir, text)
+    result = _check(workspace_dir, path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}, line 3" in result.output and "field 'reply_to'" in result.output
+    assert "control character" in result.output
+
+
+def test_a_line_break_in_the_workspace_sender_is_a_config_error(workspace_dir: Path) -> None:
+    from composer.errors import ConfigError
+    from composer.workspace import load_workspace
+
+    toml = workspace_dir / "bulletin.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert "from_name = " in text
+    toml.write_text(text.replace('from_name = "', 'from_name = "Evil\\r\\nBcc: x@example.org ', 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_workspace(workspace_dir)
+    assert "from_name" in str(info.value) and "control character" in str(info.value)

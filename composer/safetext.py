@@ -1,0 +1,52 @@
+"""Control characters in text from users: find them (to refuse) and escape them (to print).
+
+One owner for both, so a header validator, an address check and the terminal output agree
+on what a control character is: Unicode category Cc (C0, DEL, C1 such as U+0085) and the
+line and paragraph separators U+2028/U+2029, which Python's str.splitlines() and the email
+package treat as line breaks.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_SEPARATORS = {"\u2028", "\u2029"}
+
+
+def is_control(char: str, *, allow_tab: bool = False) -> bool:
+    """True for a character that breaks a header line or drives a terminal."""
+    if char == "\t" and allow_tab:
+        return False
+    return char in _SEPARATORS or unicodedata.category(char) == "Cc"
+
+
+def first_control(value: str, *, allow_tab: bool = False) -> str | None:
+    """The first control character in `value`, or None."""
+    return next((c for c in value if is_control(c, allow_tab=allow_tab)), None)
+
+
+def describe_control(char: str) -> str:
+    """`U+000D` with its Unicode name where it has one, for messages."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
+
+
+def printable(value: object) -> str:
+    """`value` as text that is safe to print on a terminal: control characters escaped.
+
+    A CSV cell holding ESC ] 0 ; … BEL would otherwise retitle or clear the operator's
+    terminal. Backslashes are escaped too, so the output is unambiguous.
+    """
+    text = str(value)
+    if not any(c == "\\" or is_control(c) for c in text):
+        return text
+    out: list[str] = []
+    for char in text:
+        if char == "\\":
+            out.append("\\\\")
+        elif is_control(char):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
