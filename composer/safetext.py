@@ -31,22 +31,28 @@ def describe_control(char: str) -> str:
     return f"U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
 
 
-def printable(value: object) -> str:
+def printable(value: object, *, keep_newlines: bool = False) -> str:
     """`value` as text that is safe to print on a terminal: control characters escaped.
 
     A CSV cell holding ESC ] 0 ; … BEL would otherwise retitle or clear the operator's
-    terminal. Backslashes are escaped too, so the output is unambiguous.
+    terminal. `keep_newlines` keeps LF for messages that are several lines by design.
     """
     text = str(value)
-    if not any(c == "\\" or is_control(c) for c in text):
+    if not any(is_control(c) for c in text):
         return text
-    out: list[str] = []
-    for char in text:
-        if char == "\\":
-            out.append("\\\\")
-        elif is_control(char):
-            code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    return "".join(
+        c if (c == "\n" and keep_newlines) or not is_control(c) else _escape(c) for c in text
+    )
+
+
+def printable_json(text: str) -> str:
+    """JSON text with the control characters json.dumps leaves raw (C1, U+2028) as \\u escapes.
+
+    json.dumps escapes U+0000–U+001F itself, so a raw LF left in `text` is layout.
+    """
+    return "".join(f"\\u{ord(c):04x}" if c != "\n" and is_control(c) else c for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
