@@ -128,7 +128,8 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "UTF-8 with BOM"
         except UnicodeDecodeError as exc:
-            raise _decode_error(path, data, exc, "it starts with a UTF-8 byte-order mark but is not UTF-8") from None
+            bom = len(codecs.BOM_UTF8)  # exc.start counts from after the BOM
+            raise _decode_error(path, data, exc, "it starts with a UTF-8 byte-order mark but is not UTF-8", bom) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode Text" export.
         try:
@@ -150,9 +151,11 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
         raise _decode_error(path, data, exc, "it is neither UTF-8 nor Windows-1252") from None
 
 
-def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, why: str) -> InputError:
-    line = data[: exc.start].count(b"\n") + 1
-    byte = data[exc.start : exc.start + 1].hex()
+def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, why: str, skipped: int = 0) -> InputError:
+    """The bad byte and its line; `skipped` is how many leading bytes were not decoded."""
+    start = skipped + exc.start
+    line = data[:start].count(b"\n") + 1
+    byte = data[start : start + 1].hex()
     return InputError(f"cannot read the text: {why} (byte 0x{byte})", Location(file=path, line=line))
 
 
