@@ -101,6 +101,7 @@ class CsvFile:
 
     def records(self) -> Iterator[Record]:
         """Data rows in file order; rows whose cells are all blank are skipped."""
+        _allow_cells_up_to(len(self.text))
         reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
         previous = 0
         try:
@@ -114,6 +115,17 @@ class CsvFile:
                 yield Record(start, cells)
         except csv.Error as exc:
             raise InputError(f"cannot read the CSV: {exc}", Location(file=self.path, line=previous + 1)) from None
+
+
+def _allow_cells_up_to(size: int) -> None:
+    """Let the csv module read a cell as long as the whole file.
+
+    Its own limit (131,072 characters) raises mid-file and would abort the import of
+    every row; rows.py's per-field limits turn an oversized cell into one rejected row
+    with its line instead. The limit is process-wide, so it only ever grows.
+    """
+    if csv.field_size_limit() <= size:
+        csv.field_size_limit(size + 1)
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:
