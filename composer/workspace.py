@@ -17,6 +17,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from composer.errors import ConfigError
+from composer.safetext import describe_control, first_control
 from composer.send.transports import TRANSPORTS
 
 CONFIG_NAME = "bulletin.toml"
@@ -43,6 +44,14 @@ class SenderSettings(_Strict):
     list_id: str | None = None
     timezone: str = "Europe/London"
     language: str = "en-GB"
+
+    @field_validator("name", "from_name", "from_email", "reply_to", "unsubscribe_mailto", "list_id")
+    @classmethod
+    def _one_header_line(cls, value: str | None) -> str | None:
+        char = first_control(value or "", allow_tab=True)
+        if char is not None:
+            raise ValueError(f"holds the control character {describe_control(char)}, which would break the email header")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -10,6 +10,7 @@ import click
 
 from composer.cli import AppContext
 from composer.errors import BulletinError
+from composer.safetext import printable
 from composer.send.transports import NAMES as TRANSPORT_NAMES
 
 if TYPE_CHECKING:
@@ -34,11 +35,11 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     title = "Dry run: nothing will be sent or recorded" if dry_run else "About to send"
     click.secho(title, bold=True)
     click.echo(f"  Bulletin:  {plan.key}")
-    click.echo(f"  Subject:   {plan.subject}")
-    click.echo(f"  From:      {plan.from_}")
+    click.echo(f"  Subject:   {printable(plan.subject)}")
+    click.echo(f"  From:      {printable(plan.from_)}")
     click.echo(f"  Transport: {plan.transport}")
     if plan.test_to:
-        click.echo(f"  Test copy: one per segment to {plan.test_to} (not recorded in the ledger)")
+        click.echo(f"  Test copy: one per segment to {printable(plan.test_to)} (not recorded in the ledger)")
     if plan.campaign_id is not None:
         click.echo(
             f"  Campaign:  #{plan.campaign_id} (resuming: {_n(plan.already_sent)} already sent"
@@ -63,7 +64,7 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     if plan.warnings:
         click.secho(f"  Compose warnings ({len(plan.warnings)}):", fg="yellow")
         for warning in plan.warnings:
-            click.echo(f"    - {warning}")
+            click.echo(f"    - {printable(warning)}")
 
 
 def print_summary(summary: SendSummary) -> None:
@@ -107,9 +108,10 @@ def print_summary(summary: SendSummary) -> None:
                 "command again retries them."
             )
     for error in summary.errors:
-        click.secho(f"  ! {error}", fg="red")
+        # Errors quote provider answers and reasons from the ledger: print them escaped.
+        click.secho(f"  ! {printable(error)}", fg="red")
     for note in summary.notes:
-        click.secho(f"  note: {note}", fg="yellow")
+        click.secho(f"  note: {printable(note)}", fg="yellow")
 
 
 @click.command()
@@ -245,7 +247,7 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
     detail = campaign_detail(app.workspace(), campaign_id, limit=limit)
     c = detail.campaign
     click.secho(f"Campaign #{c.id}: {c.key}", bold=True)
-    click.echo(f"  Subject:   {c.subject}")
+    click.echo(f"  Subject:   {printable(c.subject)}")
     click.echo(f"  Content:   {c.content_hash[:16]}")
     click.echo(f"  Segments:  {', '.join(c.segments)}")
     click.echo(f"  Transport: {c.transport}")
@@ -266,4 +268,4 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:
             who = mask_email(f.email) if f.email else "(erased)"
-            click.echo(f"    #{f.id} {f.state:<8} {f.segment:<10} {who:<28} {f.error or ''}")
+            click.echo(f"    #{f.id} {f.state:<8} {f.segment:<10} {printable(who):<28} {printable(f.error or '')}")

@@ -56,6 +56,7 @@ class Fault:
     status: int = 500
     reset_in: float = 1.0  # for 429: X-RateLimit-Reset = now + reset_in
     stall: float = 5.0
+    message: str | None = None  # for "status": the error message in the JSON body
 
 
 @dataclass
@@ -408,7 +409,7 @@ class FakeSendGrid:
                             "X-RateLimit-Remaining": "0",
                             "X-RateLimit-Reset": f"{time.time() + fault.reset_in:.3f}",
                         }
-                    message = {401: "The provided authorization grant is invalid, expired, or revoked",
+                    message = fault.message or {401: "The provided authorization grant is invalid, expired, or revoked",
                                403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
                     self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
                     return
