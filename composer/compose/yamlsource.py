@@ -60,20 +60,25 @@ class _Budget:
     seen: set[int]
     repeats: int = 0
 
-    def visit(self, node: yaml.Node, line: int) -> None:
-        if id(node) in self.seen:
-            self.repeats += 1
-            if self.repeats > ALIAS_EXPANSION_BUDGET:
-                raise _TooManyAliases(line)
-        else:
+    def visit(self, node: yaml.Node, blame: int) -> bool:
+        """Count a visit; True the first time `node` is reached, False through an alias."""
+        if id(node) not in self.seen:
             self.seen.add(id(node))
+            return True
+        self.repeats += 1
+        if self.repeats > ALIAS_EXPANSION_BUDGET:
+            raise _TooManyAliases(blame)
+        return False
 
 
 def _walk(
     node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int], budget: _Budget,
-    inside: frozenset[int] = frozenset(),
+    inside: frozenset[int] = frozenset(), blame: int = 1,
 ) -> None:
-    budget.visit(node, lines.get(prefix, node.start_mark.line + 1))
+    # A node reached through an alias carries its anchor's position, not the alias's;
+    # blame the nearest list or mapping written where it stands, which holds the alias.
+    if budget.visit(node, blame):
+        blame = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
         if id(node) in inside:
             raise _Cycle(lines.get(prefix, node.start_mark.line + 1))
@@ -83,12 +88,12 @@ def _walk(
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             path = (*prefix, key)
             lines[path] = key_node.start_mark.line + 1
-            _walk(value_node, path, lines, budget, inside)
+            _walk(value_node, path, lines, budget, inside, blame)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             path = (*prefix, index)
             lines[path] = item.start_mark.line + 1
-            _walk(item, path, lines, budget, inside)
+            _walk(item, path, lines, budget, inside, blame)
 
 
 def _scalars(node: yaml.Node, prefix: YamlPath) -> Any:

@@ -30,7 +30,7 @@ def test_nested_aliases_are_refused_quickly_with_file_and_line(workspace, worksp
     assert time.monotonic() - started < 5
     err = info.value
     assert str(path) in str(err)
-    assert err.location.line is not None and 5 <= err.location.line <= 14
+    assert err.location.line == 10  # l5, the first list whose aliases overshoot (l0 is line 5)
     assert "alias" in err.reason
 
 
@@ -41,7 +41,7 @@ def test_nested_aliases_in_a_block_declaration_are_refused(tmp_path: Path) -> No
     with pytest.raises(InputError) as info:
         load_yaml(path)
     assert time.monotonic() - started < 5
-    assert str(path) in str(info.value) and info.value.location.line is not None
+    assert str(path) in str(info.value) and info.value.location.line == 7  # l5
 
 
 def test_a_few_ordinary_aliases_still_load(tmp_path: Path) -> None:
