@@ -196,3 +196,20 @@ PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "deliveries": ("email", "error"),
     "events": ("email", "detail"),
 }
+
+
+class Lease(Base):
+    """A named job's single holder (a send of one campaign, a schedule runner, an inbox
+    reader), with the expiry that frees it when the holder stops renewing. See
+    composer.store.lease."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    holder_user: Mapped[str] = mapped_column(String(100))
+    holder_host: Mapped[str] = mapped_column(String(255))
+    holder_pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column()
+    heartbeat_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
