@@ -48,12 +48,17 @@ class Fault:
     """What to do instead of a normal answer.
 
     kind: "status" (answer `status`), "stall" (read the request, accept it, then answer
-    only after `stall` seconds), "drop" (close without reading or answering), or
-    "drop_after" (read and accept the request, then close without answering).
+    only after `stall` seconds), "drop" (close without reading or answering),
+    "drop_after" (read and accept the request, then close without answering), or
+    "accept_then_status" (accept the request, then answer `status`: a proxy in front of
+    SendGrid whose upstream took the request and whose answer was lost, as a 502/504).
+    `json_body` False answers the status with an HTML page instead of SendGrid's
+    `{"errors": [...]}` body, as a load balancer or proxy does.
     """
 
     kind: str = "status"
     status: int = 500
+    json_body: bool = True
     reset_in: float = 1.0  # for 429: X-RateLimit-Reset = now + reset_in
     stall: float = 5.0
 
@@ -364,6 +369,19 @@ class FakeSendGrid:
                 self.wfile.write(data)
                 self.close_connection = True
 
+            def _answer_fault(self, fault: Fault, headers: dict[str, str]) -> None:
+                if not fault.json_body:
+                    page = f"<html><body><h1>{fault.status} Bad Gateway</h1></body></html>".encode()
+                    self.send_response(fault.status)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
+                message = {401: "The provided authorization grant is invalid, expired, or revoked",
+                           403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
+                self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
+
             def _drop(self) -> None:
                 self.close_connection = True
                 with contextlib.suppress(OSError):
@@ -408,9 +426,7 @@ class FakeSendGrid:
                             "X-RateLimit-Remaining": "0",
                             "X-RateLimit-Reset": f"{time.time() + fault.reset_in:.3f}",
                         }
-                    message = {401: "The provided authorization grant is invalid, expired, or revoked",
-                               403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
-                    self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
+                    self._answer_fault(fault, headers)
                     return
                 if not (self.headers.get("Content-Type") or "").startswith("application/json"):
                     fake._log(400, 0)
@@ -438,6 +454,10 @@ class FakeSendGrid:
                     self._answer(200)
                     return
                 fake._accept(payload, message_id)
+                if fault is not None and fault.kind == "accept_then_status":
+                    fake._log(f"accepted then {fault.status}", count)
+                    self._answer_fault(fault, {})
+                    return
                 if fault is not None and fault.kind == "drop_after":
                     fake._log("drop_after", count)
                     self._drop()

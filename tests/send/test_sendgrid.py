@@ -185,6 +185,33 @@ def test_5xx_past_the_retry_budget_marks_the_batch_failed_and_a_rerun_sends_it(
     assert sorted(fake_sendgrid.counts.values()) == [1, 1, 1]
 
 
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_after_the_request_was_taken_is_unknown_and_not_retried(
+    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid, status: int
+) -> None:
+    add_contacts(sg_workspace, people(3))
+    fake_sendgrid.fail_next(1, kind="accept_then_status", status=status, json_body=False)
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert (summary.sent, summary.unknown) == (0, 3)
+    assert f"HTTP {status} from a gateway" in summary.errors[0]
+    assert sorted(fake_sendgrid.counts.values()) == [1, 1, 1]  # each took one copy, no more
+    assert fake_sendgrid.stats()["requests"] == 1
+
+
+def test_a_5xx_without_sendgrids_error_body_is_unknown(sg_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    add_contacts(sg_workspace, people(2))
+    fake_sendgrid.fail_next(1, status=500, json_body=False)
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert summary.unknown == 2 and fake_sendgrid.stats()["requests"] == 1
+
+
+def test_a_502_is_unknown_even_with_a_json_body(sg_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    add_contacts(sg_workspace, people(2))
+    fake_sendgrid.fail_next(1, status=502)
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert summary.unknown == 2
+
+
 def test_connection_refused_is_retried_then_failed(sg_workspace: Workspace) -> None:
     add_contacts(sg_workspace, people(2))
     waits: list[float] = []

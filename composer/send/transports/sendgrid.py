@@ -12,11 +12,15 @@ What an answer means for the ledger:
 - 401/403: `TransportAuthError`; the run stops and nothing in the batch is marked sent.
 - 429: wait until `X-RateLimit-Reset` (SendGrid sends no Retry-After), a bounded number
   of times.
-- 5xx, a refused connection, or a timeout while connecting or sending the request:
-  nothing can have been accepted, so retry with exponential backoff and jitter, bounded,
-  then mark the batch failed.
-- A timeout or a dropped connection after the whole request was sent: SendGrid may have
-  accepted it, so the batch is `unknown` and is not resent without --retry-unknown.
+- A 500 or 503 with SendGrid's own `{"errors": [...]}` body, a refused connection, or a
+  failure while connecting or sending the request: SendGrid refused it or never had it
+  whole, so retry with exponential backoff and jitter, bounded, then mark the batch failed.
+- An answer that does not prove SendGrid refused the batch: 502 or 504 (a proxy or load
+  balancer whose upstream may have taken the request), any 5xx without SendGrid's JSON
+  error body, or a timeout or dropped connection after the whole request was sent.
+  SendGrid may have accepted it, so the batch is `unknown`: never retried on its own
+  (that gave people two copies), and resent only by --retry-unknown once the webhook's
+  events have been checked.
 - 400 and other 4xx: failed, with SendGrid's `errors[].message` and `field`.
 """
 
@@ -65,6 +69,19 @@ def describe_errors(body: str) -> str:
             text += f" (field {err['field']})"
         parts.append(text)
     return "; ".join(parts) or body.strip()[:500]
+
+
+def is_sendgrid_refusal(status: int, body: str) -> bool:
+    """Whether a 5xx answer is SendGrid's own refusal (its JSON error body), which proves
+    the batch was not accepted. 502 and 504 come from a gateway that may have passed the
+    request on, so they prove nothing, whatever their body."""
+    if status in (502, 504):
+        return False
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(errors, list) and bool(errors)
 
 
 def _json_size(mapping: dict[str, str]) -> int:
@@ -251,6 +268,13 @@ class SendGridTransport(Transport):
                 reason = f"{PROVIDER} HTTP {status}: {describe_errors(body)}"
                 if status < 500:
                     return Status.FAILED, None, reason
+                if not is_sendgrid_refusal(status, body):
+                    return (
+                        Status.UNKNOWN,
+                        None,
+                        f"{PROVIDER}: HTTP {status} from a gateway, not SendGrid's own refusal; "
+                        "SendGrid may or may not have accepted the batch",
+                    )
             except urllib.error.URLError as exc:
                 # urllib wraps only errors raised while connecting and sending the request:
                 # SendGrid cannot have accepted a request it did not receive whole.
