@@ -308,3 +308,16 @@ def test_payload_has_asm_group_reply_to_and_text_before_html(fake_sendgrid: Fake
     assert payload["reply_to"] == {"email": "info.gpc@bulletin.example"}
     assert payload["personalizations"][0]["custom_args"] == {"campaign_id": "7", "contact_id": "9"}
     assert "mail_settings" not in payload
+
+
+def test_an_idn_domain_goes_as_punycode_and_a_non_ascii_local_part_fails_alone(
+    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid
+) -> None:
+    add_contacts(sg_workspace, [
+        {"email": "ann@bücher.example", "segments": ["lmc"]},
+        {"email": "josé@example.org", "segments": ["lmc"]},
+    ])
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert (summary.sent, summary.failed) == (1, 1)
+    assert set(fake_sendgrid.counts) == {"ann@xn--bcher-kva.example"}
+    assert "SendGrid accepts such addresses and then drops" in summary.errors[0]

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
+from composer.identity import needs_smtputf8, wire_address
 from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Status, Transport
 from composer.workspace import Workspace
 
@@ -45,6 +46,10 @@ ENV_API_KEY = "SENDGRID_API_KEY"
 ENV_API_HOST = "BULLETIN_SENDGRID_API_HOST"
 MAX_PERSONALIZATIONS = 1000  # and 1000 recipients in all, per request
 MAX_ARGS_BYTES = 10_000  # substitutions and custom_args, each, per personalization
+NON_ASCII_LOCAL_PART = (
+    "not sent: the part of the address before the @ has non-ASCII characters; SendGrid "
+    "accepts such addresses and then drops the message, so it is not handed over"
+)
 _TOKEN = re.compile(r"%%BT\.[a-z_]+\.[ht]%%")
 
 
@@ -162,7 +167,7 @@ class SendGridTransport(Transport):
         payload: dict[str, Any] = {
             "personalizations": [
                 {
-                    "to": [{"email": r.email}],
+                    "to": [{"email": wire_address(r.email)}],
                     "substitutions": {k: v for k, v in r.substitutions.items() if k in used},
                     "headers": r.headers,
                     "custom_args": {"campaign_id": campaign, "contact_id": str(r.contact_id)},
@@ -204,7 +209,9 @@ class SendGridTransport(Transport):
         sendable: list[PreparedRecipient] = []
         used = self._used_tokens(batch)
         for r in batch.recipients:
-            if _json_size({k: v for k, v in r.substitutions.items() if k in used}) > MAX_ARGS_BYTES:
+            if needs_smtputf8(r.email):
+                outcomes.append(Outcome(r.key, Status.FAILED, error=NON_ASCII_LOCAL_PART))
+            elif _json_size({k: v for k, v in r.substitutions.items() if k in used}) > MAX_ARGS_BYTES:
                 outcomes.append(
                     Outcome(r.key, Status.FAILED, error="merge values over SendGrid's 10,000-byte substitutions limit")
                 )
