@@ -327,6 +327,14 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
         f"{result.deliveries} deliveries and {result.events} events; erasure suppression "
         f"{result.suppression}."
     )
+    if not result.on_disk:
+        click.echo(
+            "Warning: the database's write-ahead log could not be emptied (another program "
+            "kept reading the store for 10 seconds), so old copies of the erased rows may "
+            "still be in its files. Run 'bulletin lists forget' for the same address again "
+            "once 'bulletin serve' and other commands are quiet.",
+            err=True,
+        )
     sources = ", ".join(result.sources) if result.sources else "the spreadsheets they came from"
     click.echo(
         f"The store keeps only a keyed hash. Delete the address from files outside it too: "

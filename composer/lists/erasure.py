@@ -48,6 +48,7 @@ class ForgetResult:
     audit_entries_scrubbed: int
     suppression: str  # "created", "converted" or "already erased"
     sources: tuple[str, ...]
+    on_disk: bool = True  # the old versions of the rows are gone from the database files
 
 
 def _contact(session: Session, norm: str) -> Contact | None:
@@ -193,6 +194,7 @@ def forget(lists: Lists, address: str) -> ForgetResult:
         audit_entries_scrubbed=scrubbed,
         suppression=state,
         sources=sources,
+        on_disk=lists.store.flush_to_disk(),
     )
 
 
