@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
@@ -81,6 +82,29 @@ class AddressHasher:
     def _digest(key: bytes, address: str) -> str:
         norm = normalize_email(address).encode("utf-8")
         return hmac.new(key, norm, hashlib.sha256).hexdigest()
+
+
+# An address inside free text or JSON: what can stand either side of the @ in practice,
+# stopped by white space, quotes, brackets and the punctuation that separates list items.
+_ADDRESS_IN_TEXT = re.compile(r"[^\s<>()\[\]{}\"',;:]+@[^\s<>()\[\]{}\"',;:]+")
+
+
+def addresses_in(value: object) -> set[str]:
+    """Every address found in a value (a string, or JSON data: dicts, lists, strings),
+    normalized: the only fair test of whether a record is about a person. A substring
+    search is not (`ann@example.org` is inside `joann@example.org`)."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.update(normalize_email(m.rstrip(".")) for m in _ADDRESS_IN_TEXT.findall(item))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
 
 
 def mask_email(address: str) -> str:
