@@ -107,6 +107,25 @@ def addresses_in(value: object) -> set[str]:
     return found
 
 
+_ADDRESS_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
+_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls")
+
+
+def redact_addresses(text: str) -> str:
+    """Anything that looks like an address replaced by `<address>`: for what the store
+    keeps about a command (its command line, the name of the file it read), which must
+    not hold an address."""
+    return _ADDRESS_LIKE.sub("<address>", text)
+
+
+def redact_file_name(name: str) -> str:
+    """`jane.doe@example.org.csv` → `<address>.csv`: the name stays recognisable."""
+    for suffix in _FILE_SUFFIXES:
+        if name.lower().endswith(suffix) and "@" in name:
+            return redact_addresses(name[: -len(suffix)]) + name[-len(suffix):]
+    return redact_addresses(name)
+
+
 def mask_email(address: str) -> str:
     """`d•••@example.org`: enough for a person to recognise their address, no more."""
     local, _, domain = address.partition("@")

@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, insert, literal, null, select, update
 
 from composer.errors import InputError, Location
+from composer.identity import redact_file_name
 from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, chunked
 from composer.lists.csvread import DELIMITER_NAMES, REJECT_COLUMNS, CsvFile, read_csv
 from composer.lists.export import write_csv_temp
@@ -149,7 +150,7 @@ def import_file(
                     command=current_command(),
                     detail={
                         "segment": segment,
-                        "file": path.name,
+                        "file": redact_file_name(path.name),
                         "rows": report.rows,
                         **report.counts(),
                         "joined_segment": report.joined,
@@ -315,7 +316,7 @@ def _insert_many(
 
 def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFile) -> None:
     now = utcnow()
-    origin = source.path.name
+    origin = redact_file_name(source.path.name)
     contacts = cast(Table, Contact.__table__)
     members = cast(Table, SegmentMember.__table__)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from composer.errors import StoreError
+from composer.identity import redact_addresses
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -167,13 +167,10 @@ def current_actor() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-_ADDRESS_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
-
-
 def current_command() -> str:
     """The command line as typed, for the audit log, with anything that looks like an
     address replaced: `lists suppress jane@example.org` must not put the address there."""
     argv = list(sys.argv)
     if argv:
         argv[0] = Path(argv[0]).name
-    return _ADDRESS_LIKE.sub("<address>", " ".join(argv))[:300]
+    return redact_addresses(" ".join(argv))[:300]

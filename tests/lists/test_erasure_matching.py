@@ -55,3 +55,17 @@ def test_addresses_in_parses_json_and_text() -> None:
         "ann@example.org", "b@c.example", "k@d.example",
     }
     assert "ann@example.org" not in addresses_in("joann@example.org")
+
+
+def test_an_address_in_a_file_name_is_never_stored(lists: Lists, tmp_path: Path) -> None:
+    from tests.lists.test_erasure import every_cell
+
+    path = write(tmp_path / "jane.doe@example.org.csv", "Email\njane.doe@example.org\nsam@example.org\n")
+    import_file(lists, path, "lmc")
+    cells = [c for c in every_cell(lists) if "jane.doe@" in c[2].lower() and c[1] not in ("email", "email_norm")]
+    assert cells == []
+    with lists.store.session() as s:
+        files = [a.detail.get("file") for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "import"))]
+    assert files == ["<address>.csv"]
+    forget(lists, "jane.doe@example.org")
+    assert [c for c in every_cell(lists) if "jane.doe@" in c[2].lower()] == []
