@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, insert, literal, null, select, update
 
 from composer.errors import InputError, Location
-from composer.identity import redact_file_name
+from composer.identity import needs_smtputf8, redact_file_name
 from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, chunked
 from composer.lists.csvread import DELIMITER_NAMES, REJECT_COLUMNS, CsvFile, read_csv
 from composer.lists.export import write_csv_temp
@@ -59,6 +59,9 @@ class ImportReport:
     dry_run: bool = False
     rejects_file: Path | None = None
     removed_stale_rejects: bool = False
+    # Lines whose address has non-ASCII characters before the @ (josé@…): imported, but
+    # SendGrid accepts and then drops such messages, and SMTP needs SMTPUTF8 for them.
+    utf8_local_lines: list[int] = field(default_factory=list)
 
     @property
     def invalid(self) -> int:
@@ -126,6 +129,7 @@ def import_file(
     report = _report(source, segment, dry_run)
     report.rows = parsed.total
     report.rejects = parsed.rejects
+    report.utf8_local_lines = [row.line for row in parsed.rows if needs_smtputf8(row.email)]
     if parsed.rejects and not skip_invalid:
         raise ImportRejected(report)
 

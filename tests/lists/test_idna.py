@@ -20,3 +20,14 @@ def test_a_suppression_of_one_spelling_stops_the_other(lists: Lists, tmp_path: P
     suppress_address(lists, "user@xn--bcher-kva.example", "unsubscribed")
     result = import_file(lists, write(tmp_path / "a.csv", "Email\nuser@bücher.example\n"), "lmc")
     assert (result.added, result.suppressed) == (0, 1)
+
+
+def test_import_warns_of_non_ascii_local_parts_with_their_lines(workspace_dir: Path) -> None:
+    from tests.lists.test_cli import run
+
+    path = write(workspace_dir / "people.csv", "Email\nann@bücher.example\njosé@example.org\nbo@example.org\n")
+    result = run(workspace_dir, "import", str(path), "-s", "lmc")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Warning: 1 address with non-ASCII characters before the @ (line 3)" in text
+    assert "SendGrid accepts such addresses and then drops the message" in text
