@@ -84,12 +84,22 @@ class SmtpSettings(_Strict):
     per_domain_rate: dict[str, float] = Field(default_factory=dict)
 
 
+class TrackingSettings(_Strict):
+    """What the ESP may track. Off by default: a bulletin about protecting patient data
+    does not follow its readers. Sent on every request, so the account's defaults never
+    decide (SendGrid would otherwise rewrite every link and add a pixel)."""
+
+    opens: bool = Field(default=False, description="Let SendGrid add an open-tracking pixel")
+    clicks: bool = Field(default=False, description="Let SendGrid rewrite links through its click-tracking domain")
+
+
 class WorkspaceConfig(_Strict):
     bulletin: SenderSettings
     folders: FolderSettings = Field(default_factory=FolderSettings)
     send: SendSettings = Field(default_factory=SendSettings)
     sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
     smtp: SmtpSettings | None = None
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     click.echo(f"  Subject:   {plan.subject}")
     click.echo(f"  From:      {plan.from_}")
     click.echo(f"  Transport: {plan.transport}")
+    if plan.tracking:
+        click.echo(f"  Tracking:  {plan.tracking}")
     if plan.test_to:
         click.echo(f"  Test copy: one per segment to {plan.test_to} (not recorded in the ledger)")
     if plan.campaign_id is not None:

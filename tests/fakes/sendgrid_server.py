@@ -217,6 +217,25 @@ def validate(payload: Any) -> list[dict[str, Any]]:
     asm = payload.get("asm")
     if asm is not None and (not isinstance(asm, dict) or not isinstance(asm.get("group_id"), int)):
         errors.append(_error("The asm group_id must be an integer.", "asm.group_id"))
+    errors.extend(_check_tracking(payload.get("tracking_settings")))
+    return errors
+
+
+def _check_tracking(settings: Any) -> list[dict[str, Any]]:
+    """tracking_settings: each setting an object whose `enable` (and `enable_text`) is a boolean."""
+    if settings is None:
+        return []
+    if not isinstance(settings, dict):
+        return [_error("The tracking_settings must be an object.", "tracking_settings")]
+    errors = []
+    for name, value in settings.items():
+        where = f"tracking_settings.{name}"
+        if name not in ("click_tracking", "open_tracking", "subscription_tracking", "ganalytics"):
+            errors.append(_error(f"Unknown tracking setting {name}.", where))
+        elif not isinstance(value, dict) or not all(
+            isinstance(value.get(k), bool) for k in ("enable", "enable_text") if k in value
+        ) or "enable" not in value:
+            errors.append(_error("The enable value must be a boolean.", f"{where}.enable"))
     return errors
 
 

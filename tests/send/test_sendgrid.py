@@ -308,6 +308,27 @@ def test_payload_has_asm_group_reply_to_and_text_before_html(fake_sendgrid: Fake
     assert payload["reply_to"] == {"email": "info.gpc@bulletin.example"}
     assert payload["personalizations"][0]["custom_args"] == {"campaign_id": "7", "contact_id": "9"}
     assert "mail_settings" not in payload
+    # explicit on every request, so the account's defaults never rewrite links or add a pixel
+    assert payload["tracking_settings"] == {
+        "click_tracking": {"enable": False, "enable_text": False},
+        "open_tracking": {"enable": False},
+        "subscription_tracking": {"enable": False},
+    }
+
+
+def test_tracking_follows_the_workspace_setting(sg_workspace: Workspace) -> None:
+    import dataclasses
+
+    config = sg_workspace.config.model_copy(update={"tracking": sg_workspace.config.tracking.model_copy(update={"clicks": True})})
+    sg = SendGridTransport.from_workspace(dataclasses.replace(sg_workspace, config=config))
+    batch = Batch(7, "k", "b", render_for("lmc"), [PreparedRecipient(1, "a@example.org", 9, {}, {})])
+    settings = sg.build_payload(batch, list(batch.recipients))["tracking_settings"]
+    assert settings["click_tracking"] == {"enable": True, "enable_text": True}
+    assert settings["open_tracking"] == {"enable": False} and settings["subscription_tracking"] == {"enable": False}
+    from composer.send.plan import tracking_summary
+
+    assert tracking_summary(dataclasses.replace(sg_workspace, config=config), "sendgrid").startswith("SendGrid tracks clicks")
+    assert tracking_summary(sg_workspace, "sendgrid").startswith("nothing")
 
 
 def test_an_idn_domain_goes_as_punycode_and_a_non_ascii_local_part_fails_alone(

@@ -113,6 +113,8 @@ class SendGridTransport(Transport):
         max_retries: int = 5,
         asm_group_id: int | None = None,
         sandbox_mode: bool = False,
+        track_opens: bool = False,
+        track_clicks: bool = False,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         max_rate_limit_wait: float = 120.0,
@@ -131,6 +133,8 @@ class SendGridTransport(Transport):
         self.max_retries = max_retries
         self.asm_group_id = asm_group_id
         self.sandbox_mode = sandbox_mode
+        self.track_opens = track_opens
+        self.track_clicks = track_clicks
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_rate_limit_wait = max_rate_limit_wait
@@ -148,6 +152,8 @@ class SendGridTransport(Transport):
             "max_retries": settings.max_retries,
             "asm_group_id": settings.asm_group_id,
             "sandbox_mode": settings.sandbox_mode,
+            "track_opens": workspace.config.tracking.opens,
+            "track_clicks": workspace.config.tracking.clicks,
         }
         options.update(overrides)
         return cls(workspace.env.get(ENV_API_KEY, ""), **options)
@@ -182,6 +188,7 @@ class SendGridTransport(Transport):
                 {"type": "text/html", "value": batch.render.html},
             ],
         }
+        payload["tracking_settings"] = self.tracking_settings()
         if envelope.reply_to:
             payload["reply_to"] = {"email": envelope.reply_to}
         if envelope.list_id:
@@ -191,6 +198,16 @@ class SendGridTransport(Transport):
         if self.sandbox_mode:
             payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
         return payload
+
+    def tracking_settings(self) -> dict[str, Any]:
+        """Explicit on every request: otherwise the account's defaults decide whether
+        links are rewritten and a pixel added. Subscription tracking is always off: every
+        message carries our own unsubscribe link and List-Unsubscribe headers."""
+        return {
+            "click_tracking": {"enable": self.track_clicks, "enable_text": self.track_clicks},
+            "open_tracking": {"enable": self.track_opens},
+            "subscription_tracking": {"enable": False},
+        }
 
     def _used_tokens(self, batch: Batch) -> frozenset[str]:
         """The merge tokens this segment's email contains: only those need substitutions,
