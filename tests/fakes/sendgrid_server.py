@@ -262,6 +262,7 @@ class FakeSendGrid:
         self.render = render
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._processed: list[dict[str, Any]] = []
         self._fractions: list[tuple[float, Fault]] = []
         self.latency = 0.0  # seconds to wait before each answer, like a distant API
         self._rng = random.Random(seed)
@@ -332,6 +333,13 @@ class FakeSendGrid:
                 "rejected": sum(1 for r in self.requests if r.status == 400),
             }
 
+    def processed_events(self) -> list[dict[str, Any]]:
+        """The Event Webhook's `processed` event for every message SendGrid took, with its
+        custom_args as top-level keys, as SendGrid posts them: what the ledger's
+        reconciliation of `unknown` rows reads."""
+        with self._lock:
+            return list(self._processed)
+
     def duplicates(self) -> dict[str, int]:
         with self._lock:
             return {email: n for email, n in self.counts.items() if n > 1}
@@ -346,6 +354,12 @@ class FakeSendGrid:
                 subs = p.get("substitutions") or {}
                 for r in p["to"]:
                     self.counts[r["email"].lower()] += 1
+                    self._processed.append({
+                        "email": r["email"], "event": "processed", "timestamp": int(time.time()),
+                        "sg_event_id": secrets.token_urlsafe(16),
+                        "sg_message_id": f"{message_id}.filter-{len(self._processed)}",
+                        **(p.get("custom_args") or {}),
+                    })
                     if not self.keep_details:
                         continue
                     item = Accepted(
