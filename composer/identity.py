@@ -70,6 +70,11 @@ class AddressHasher:
         """Whether older keys are held too (rows may then carry an older key's hash)."""
         return len(self._keys) > 1
 
+    @property
+    def key_count(self) -> int:
+        """How many keys are held: how many hashes `candidates` gives per address."""
+        return len(self._keys)
+
     def hash(self, address: str) -> str:
         """The hash under the current key: what new rows store."""
         return self._digest(self._keys[0], address)

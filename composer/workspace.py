@@ -12,17 +12,21 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from composer.errors import ConfigError
+from composer.safetext import describe_control, first_control
+from composer.send.transports import TRANSPORTS
 
 CONFIG_NAME = "bulletin.toml"
 ENV_WORKSPACE = "BULLETIN_WORKSPACE"
 ENV_DATABASE_URL = "BULLETIN_DATABASE_URL"
 ENV_SECRET_KEY = "BULLETIN_SECRET_KEY"  # noqa: S105 - the variable's name, not a key
 ENV_OLD_SECRET_KEYS = "BULLETIN_OLD_SECRET_KEYS"  # noqa: S105 - likewise
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -40,6 +44,14 @@ class SenderSettings(_Strict):
     list_id: str | None = None
     timezone: str = "Europe/London"
     language: str = "en-GB"
+
+    @field_validator("name", "from_name", "from_email", "reply_to", "unsubscribe_mailto", "list_id")
+    @classmethod
+    def _one_header_line(cls, value: str | None) -> str | None:
+        char = first_control(value or "", allow_tab=True)
+        if char is not None:
+            raise ValueError(f"holds the control character {describe_control(char)}, which would break the email header")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -60,28 +72,16 @@ class FolderSettings(_Strict):
 
 
 class SendSettings(_Strict):
-    transport: Literal["sendgrid", "smtp", "outbox"] = "outbox"
+    transport: str = Field(default="outbox", description="A name in composer.send.transports.TRANSPORTS")
     batch_size: int = Field(default=1000, ge=1, le=1000)
     rate: float = Field(default=0, ge=0, description="Messages per second; 0 means no cap")
 
-
-class SendGridSettings(_Strict):
-    asm_group_id: int | None = None
-    sandbox_mode: bool = False
-    timeout: float = Field(default=30, gt=0)
-    max_retries: int = Field(default=5, ge=0)
-
-
-class SmtpSettings(_Strict):
-    host: str = "127.0.0.1"
-    port: int = 25
-    security: Literal["none", "starttls", "ssl"] = "none"
-    username: str | None = None
-    password_env: str | None = Field(
-        default=None, description="Name of the environment variable that holds the password"
-    )
-    timeout: float = Field(default=30, gt=0)
-    per_domain_rate: dict[str, float] = Field(default_factory=dict)
+    @field_validator("transport")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in TRANSPORTS:
+            raise ValueError(f"unknown transport '{value}' (known: {', '.join(TRANSPORTS)})")
+        return value
 
 
 class TrackingSettings(_Strict):
@@ -97,8 +97,6 @@ class WorkspaceConfig(_Strict):
     bulletin: SenderSettings
     folders: FolderSettings = Field(default_factory=FolderSettings)
     send: SendSettings = Field(default_factory=SendSettings)
-    sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
-    smtp: SmtpSettings | None = None
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
 
@@ -109,6 +107,15 @@ class Workspace:
     root: Path
     config: WorkspaceConfig
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ), compare=False)
+    #: Each transport's validated `[name]` table, for those bulletin.toml has.
+    transports: dict[str, BaseModel] = field(default_factory=dict)
+
+    def transport_settings(self, name: str, model: type[M]) -> M | None:
+        """The `[name]` table of a transport as `model`, or None when bulletin.toml has none."""
+        found = self.transports.get(name)
+        if found is not None and not isinstance(found, model):
+            raise TypeError(f"[{name}] is a {type(found).__name__}, not a {model.__name__}")
+        return found
 
     @property
     def sender(self) -> SenderSettings:
@@ -208,10 +215,24 @@ def load_workspace(root: Path | None = None, env: dict[str, str] | None = None) 
         raise ConfigError(f"{path}: not found; a workspace needs a {CONFIG_NAME}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    transports: dict[str, BaseModel] = {}
     try:
+        for name, entry in TRANSPORTS.items():
+            if entry.settings is not None and name in raw:
+                table = raw.pop(name)
+                try:
+                    transports[name] = entry.settings.model_validate(table)
+                except ValidationError as exc:
+                    raise _setting_error(path, exc, name) from None
         config = WorkspaceConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: setting '{key}': {first['msg']}") from None
-    return Workspace(root=root, config=config, env=dict(os.environ) if env is None else env)
+        raise _setting_error(path, exc) from None
+    return Workspace(
+        root=root, config=config, env=dict(os.environ) if env is None else env, transports=transports
+    )
+
+
+def _setting_error(path: Path, exc: ValidationError, *within: str) -> ConfigError:
+    first = exc.errors()[0]
+    key = ".".join([*within, *(str(p) for p in first["loc"])])
+    return ConfigError(f"{path}: setting '{key}': {first['msg']}")

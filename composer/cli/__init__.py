@@ -70,7 +70,10 @@ class UserFacingError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
-        click.secho(f"Error: {self.format_message()}", fg="red", err=True)
+        from composer.safetext import printable
+
+        # Messages quote values from files and providers: escape what would drive a terminal.
+        click.secho(f"Error: {printable(self.format_message(), keep_newlines=True)}", fg="red", err=True)
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from composer.cli import AppContext
+from composer.safetext import printable
 
 BULLETIN_ARG = click.argument("bulletin", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -26,7 +27,8 @@ def _print_report(report: object, *, quiet_ok: bool = False) -> None:
             where.append(f"section {finding.section} ({finding.block})")
         prefix = f"[{', '.join(where)}] " if where else ""
         colour = "red" if finding.severity == "error" else "yellow"
-        click.secho(f"  {finding.severity}: {prefix}{finding.message}", fg=colour)
+        # Messages quote link text and addresses from the bulletin: print them escaped.
+        click.secho(f"  {finding.severity}: {prefix}{printable(finding.message)}", fg=colour)
     if not report.findings and not quiet_ok:
         click.echo("  no problems found")
     click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from composer.cli import AppContext
+from composer.safetext import printable
 
 if TYPE_CHECKING:
     from composer.lists.base import Lists
@@ -107,16 +108,16 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
 
     console = _console(stderr=stderr)
     console.print(
-        f"Read {report.file}: {_count(report.rows, 'row')}, {report.encoding}, {report.delimiter_name}-separated.",
+        f"Read {printable(report.file)}: {_count(report.rows, 'row')}, {report.encoding}, {report.delimiter_name}-separated.",
         markup=False,
     )
-    mapped = ", ".join(f"{name} ← '{header}'" for name, header in report.columns.items())
+    mapped = ", ".join(f"{name} ← '{printable(header)}'" for name, header in report.columns.items())
     console.print(f"Columns: {mapped}.", markup=False)
     if report.extra_columns:
-        kept = ", ".join(f"'{c}'" for c in report.extra_columns)
+        kept = ", ".join(f"'{printable(c)}'" for c in report.extra_columns)
         console.print(f"Kept as extra fields: {kept}.", markup=False)
     if report.ignored_columns:
-        skipped = ", ".join(f"'{c}'" for c in report.ignored_columns)
+        skipped = ", ".join(f"'{printable(c)}'" for c in report.ignored_columns)
         console.print(
             f"Ignored (written by bulletin's own rejects and exports): {skipped}.", markup=False
         )
@@ -152,7 +153,7 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
         )
     if report.rejects_file is not None:
         console.print(
-            f"Wrote {_count(report.invalid, 'rejected row')} to {report.rejects_file}.", markup=False
+            f"Wrote {_count(report.invalid, 'rejected row')} to {printable(report.rejects_file)}.", markup=False
         )
     elif report.dry_run and report.invalid:
         console.print(f"{_count(report.invalid, 'invalid row')} would be written to a rejects file.")
@@ -164,11 +165,11 @@ def _print_rejects(report: ImportReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(f"Invalid rows in {report.file}"), title_justify="left")
+    table = Table(title=Text(f"Invalid rows in {printable(report.file)}"), title_justify="left")
     table.add_column("line", justify="right")
     table.add_column("problem")
     for reject in report.rejects:
-        table.add_row(str(reject.line), Text(reject.reason))
+        table.add_row(str(reject.line), Text(printable(reject.reason)))
     _console(stderr=True).print(table)
 
 
@@ -194,7 +195,8 @@ def show(ctx: click.Context, segment: str | None, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for c in result.contacts:
         table.add_row(
-            Text(c.email), Text(c.name or ""), Text(c.organisation or ""), ", ".join(c.segments),
+            Text(printable(c.email)), Text(printable(c.name or "")), Text(printable(c.organisation or "")),
+            Text(printable(", ".join(c.segments))),
             f"suppressed ({c.suppressed})" if c.suppressed else "active",
         )
     console = _console()
@@ -211,6 +213,7 @@ def show(ctx: click.Context, segment: str | None, limit: int) -> None:
 def stats(ctx: click.Context) -> None:
     """Count contacts per segment: members, active and suppressed."""
     from rich.table import Table
+    from rich.text import Text
 
     from composer.lists.query import stats as compute
 
@@ -222,7 +225,7 @@ def stats(ctx: click.Context) -> None:
     for name in ("members", "active", "suppressed"):
         table.add_column(name, justify="right")
     for s in result.segments:
-        table.add_row(s.name, s.description, str(s.members), str(s.active), str(s.suppressed))
+        table.add_row(Text(printable(s.name)), Text(printable(s.description)), str(s.members), str(s.active), str(s.suppressed))
     console = _console()
     console.print(table)
     console.print(
@@ -234,8 +237,8 @@ def stats(ctx: click.Context) -> None:
         console.print(f"Suppressions: {reasons}.")
     for name, count in result.undeclared.items():
         console.print(
-            f"[yellow]{count} memberships in segment '{name}', which lists/segments.yaml no "
-            "longer declares.[/yellow]"
+            f"{count} memberships in segment '{printable(name)}', which lists/segments.yaml no "
+            "longer declares.", style="yellow", markup=False,
         )
 
 
@@ -258,7 +261,7 @@ def export(ctx: click.Context, file: Path, segment: str | None, include_suppress
             opened, file, segment=segment, include_suppressed=include_suppressed, overwrite=force
         )
     scope = f"segment '{result.segment}'" if result.segment else "all segments"
-    click.echo(f"Exported {_count(result.rows, 'contact')} from {scope} to {result.path}.")
+    click.echo(f"Exported {_count(result.rows, 'contact')} from {printable(scope)} to {printable(result.path)}.")
     if result.skipped_suppressed:
         click.echo(
             f"Left out {_people(result.skipped_suppressed)} who are suppressed "
@@ -277,7 +280,7 @@ def remove(ctx: click.Context, email: str, segment: str) -> None:
     with _lists(ctx) as opened:
         remaining = remove_from_segment(opened, email, segment)
     still = f"; still in {', '.join(remaining)}" if remaining else "; now in no segment"
-    click.echo(f"Removed {email} from '{segment}'{still}.")
+    click.echo(printable(f"Removed {email} from '{segment}'{still}."))
 
 
 @lists.command()
@@ -295,10 +298,10 @@ def suppress(ctx: click.Context, email: str, reason: str) -> None:
     with _lists(ctx) as opened:
         result = suppress_address(opened, email, reason)
     if result.created:
-        click.echo(f"Suppressed {email} ({result.reason}).")
+        click.echo(printable(f"Suppressed {email} ({result.reason})."))
     else:
         since = f" since {result.since:%Y-%m-%d}" if result.since else ""
-        click.echo(f"{email} was already suppressed ({result.reason}{since}); nothing changed.")
+        click.echo(printable(f"{email} was already suppressed ({result.reason}{since}); nothing changed."))
 
 
 @lists.command()
@@ -310,7 +313,7 @@ def unsuppress(ctx: click.Context, email: str) -> None:
 
     with _lists(ctx) as opened:
         reason = unsuppress_address(opened, email)
-    click.echo(f"Lifted the suppression of {email} (it was: {reason}).")
+    click.echo(printable(f"Lifted the suppression of {email} (it was: {reason})."))
 
 
 @lists.command(short_help="Erase EMAIL and their data (right to erasure).")
@@ -328,15 +331,15 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
     from composer.lists.erasure import forget as erase
 
     if not yes:
-        click.confirm(f"Erase everything stored about {email}? This cannot be undone", abort=True)
+        click.confirm(printable(f"Erase everything stored about {email}? This cannot be undone"), abort=True)
     with _lists(ctx) as opened:
         result = erase(opened, email)
     what = "deleted the contact" if result.contact_deleted else "no contact was stored"
-    click.echo(
+    click.echo(printable(
         f"Erased {email}: {what}, {result.memberships} segment memberships, cleared "
         f"{result.deliveries} deliveries and {result.events} events; erasure suppression "
         f"{result.suppression}."
-    )
+    ))
     if not result.on_disk:
         click.echo(
             "Warning: the database's write-ahead log could not be emptied (another program "
@@ -346,10 +349,10 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
             err=True,
         )
     sources = ", ".join(result.sources) if result.sources else "the spreadsheets they came from"
-    click.echo(
+    click.echo(printable(
         f"The store keeps only a keyed hash. Delete the address from files outside it too: "
         f"{sources}, any *.rejects.csv and exports, and the outbox."
-    )
+    ))
 
 
 @lists.command(short_help="Print all data held about EMAIL, as JSON.")
@@ -360,9 +363,10 @@ def person(ctx: click.Context, email: str) -> None:
     import json
 
     from composer.lists.erasure import person as collect
+    from composer.safetext import printable_json
 
     with _lists(ctx) as opened:
         data = collect(opened, email)
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(printable_json(json.dumps(data, indent=2, ensure_ascii=False)))
     if not data["found"]:
-        click.echo(f"Nothing is stored about {email}.", err=True)
+        click.echo(printable(f"Nothing is stored about {email}."), err=True)

@@ -51,7 +51,9 @@ def preview(ctx: click.Context, bulletin: Path, port: int, host: str, no_open: b
     snapshot = server.state.snapshot()
     click.echo(f"Previewing {server.state.source.label} at {server.url}  (Ctrl+C to stop)")
     if snapshot.error is not None:
-        click.secho(f"Compose failed: {snapshot.error.message}", fg="red", err=True)
+        from composer.safetext import printable
+
+        click.secho(f"Compose failed: {printable(snapshot.error.message, keep_newlines=True)}", fg="red", err=True)
         click.echo("The page shows the error; fix it and save, and the preview updates.", err=True)
     if not no_open:
         webbrowser.open(server.url)

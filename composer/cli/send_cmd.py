@@ -10,6 +10,8 @@ import click
 
 from composer.cli import AppContext
 from composer.errors import BulletinError
+from composer.safetext import printable
+from composer.send.transports import NAMES as TRANSPORT_NAMES
 
 if TYPE_CHECKING:
     from composer.send.plan import SendPlan
@@ -33,13 +35,13 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     title = "Dry run: nothing will be sent or recorded" if dry_run else "About to send"
     click.secho(title, bold=True)
     click.echo(f"  Bulletin:  {plan.key}")
-    click.echo(f"  Subject:   {plan.subject}")
-    click.echo(f"  From:      {plan.from_}")
+    click.echo(f"  Subject:   {printable(plan.subject)}")
+    click.echo(f"  From:      {printable(plan.from_)}")
     click.echo(f"  Transport: {plan.transport}")
     if plan.tracking:
         click.echo(f"  Tracking:  {plan.tracking}")
     if plan.test_to:
-        click.echo(f"  Test copy: one per segment to {plan.test_to} (not recorded in the ledger)")
+        click.echo(f"  Test copy: one per segment to {printable(plan.test_to)} (not recorded in the ledger)")
     if plan.campaign_id is not None:
         click.echo(
             f"  Campaign:  #{plan.campaign_id} (resuming: {_n(plan.already_sent)} already sent"
@@ -64,12 +66,13 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     if plan.warnings:
         click.secho(f"  Compose warnings ({len(plan.warnings)}):", fg="yellow")
         for warning in plan.warnings:
-            click.echo(f"    - {warning}")
+            click.echo(f"    - {printable(warning)}")
 
 
 def print_summary(summary: SendSummary) -> None:
     """The summary shown at the end."""
     from composer.send.runner import RETRY_UNKNOWN_HELP
+    from composer.store.models import DeliveryState as State
 
     if summary.test:
         click.secho(
@@ -90,8 +93,8 @@ def print_summary(summary: SendSummary) -> None:
         totals = summary.totals
         total = sum(totals.values())
         click.echo(
-            f"Campaign #{summary.campaign_id} ({summary.key}): {_n(totals.get('sent', 0))} of {_n(total)} sent"
-            + "".join(f", {_n(totals[s])} {s}" for s in ("pending", "failed", "unknown") if totals.get(s))
+            f"Campaign #{summary.campaign_id} ({summary.key}): {_n(totals.get(State.SENT, 0))} of {_n(total)} sent"
+            + "".join(f", {_n(totals[s])} {s}" for s in (State.PENDING, State.FAILED, State.UNKNOWN) if totals.get(s))
         )
         if summary.confirmed:
             click.echo(f"{_n(summary.confirmed)} unknown earlier were since reported delivered by SendGrid; now sent.")
@@ -101,15 +104,16 @@ def print_summary(summary: SendSummary) -> None:
             click.echo(f"{_n(summary.skipped)} suppressed or erased since the campaign started: not sent.")
         if summary.unknown_total:
             click.secho(f"{_n(summary.unknown_total)} unknown. {RETRY_UNKNOWN_HELP}", fg="yellow")
-        if totals.get("failed"):
+        if totals.get(State.FAILED):
             click.echo(
                 f"Failures: 'bulletin campaign {summary.campaign_id}' lists them; running the same "
                 "command again retries them."
             )
     for error in summary.errors:
-        click.secho(f"  ! {error}", fg="red")
+        # Errors quote provider answers and reasons from the ledger: print them escaped.
+        click.secho(f"  ! {printable(error)}", fg="red")
     for note in summary.notes:
-        click.secho(f"  note: {note}", fg="yellow")
+        click.secho(f"  note: {printable(note)}", fg="yellow")
 
 
 @click.command()
@@ -119,7 +123,7 @@ def print_summary(summary: SendSummary) -> None:
     help="Send only to this segment (repeat for several). Default: every segment of the bulletin.",
 )  # fmt: skip
 @click.option(
-    "--transport", "-t", type=click.Choice(["sendgrid", "smtp", "outbox"]),
+    "--transport", "-t", type=click.Choice(TRANSPORT_NAMES),
     help="How to send. Default: [send] transport in bulletin.toml, else the outbox folder.",
 )  # fmt: skip
 @click.option("--yes", "-y", is_flag=True, help="Send without asking for confirmation.")
@@ -213,6 +217,7 @@ def _check_address(address: str) -> None:
 def campaigns(ctx: click.Context, limit: int) -> None:
     """List the campaigns: id, bulletin, status and counts by state."""
     from composer.send.reports import list_campaigns
+    from composer.store.models import DeliveryState as State
 
     app = ctx.find_object(AppContext)
     assert app is not None
@@ -223,8 +228,8 @@ def campaigns(ctx: click.Context, limit: int) -> None:
     click.echo(f"{'ID':>4}  {'BULLETIN':<24} {'STATUS':<9} {'TRANSPORT':<9} {'SENT':>9} {'TOTAL':>9} {'FAILED':>7} {'UNKNOWN':>7}  STARTED")
     for row in rows:
         click.echo(
-            f"{row.id:>4}  {row.key:<24} {row.status:<9} {row.transport:<9} {_n(row.counts.get('sent', 0)):>9} "
-            f"{_n(row.total):>9} {_n(row.counts.get('failed', 0)):>7} {_n(row.counts.get('unknown', 0)):>7}  "
+            f"{row.id:>4}  {row.key:<24} {row.status:<9} {row.transport:<9} {_n(row.counts.get(State.SENT, 0)):>9} "
+            f"{_n(row.total):>9} {_n(row.counts.get(State.FAILED, 0)):>7} {_n(row.counts.get(State.UNKNOWN, 0)):>7}  "
             f"{row.created_at:%Y-%m-%d %H:%M}"
         )
 
@@ -237,13 +242,14 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
     """Show campaign ID (or the latest campaign of a bulletin key): counts by state and failures."""
     from composer.identity import mask_email
     from composer.send.reports import campaign_detail
+    from composer.store.models import DeliveryState as State
 
     app = ctx.find_object(AppContext)
     assert app is not None
     detail = campaign_detail(app.workspace(), campaign_id, limit=limit)
     c = detail.campaign
     click.secho(f"Campaign #{c.id}: {c.key}", bold=True)
-    click.echo(f"  Subject:   {c.subject}")
+    click.echo(f"  Subject:   {printable(c.subject)}")
     click.echo(f"  Content:   {c.content_hash[:16]}")
     click.echo(f"  Segments:  {', '.join(c.segments)}")
     click.echo(f"  Transport: {c.transport}")
@@ -251,7 +257,7 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
     click.echo(f"  Started:   {c.created_at:%Y-%m-%d %H:%M:%S}")
     click.echo(f"  Status:    {c.status}" + (f" ({c.finished_at:%Y-%m-%d %H:%M:%S})" if c.finished_at else ""))
     click.echo("  By state:")
-    for state in ("sent", "pending", "in_flight", "failed", "unknown"):
+    for state in (State.SENT, State.PENDING, State.IN_FLIGHT, State.FAILED, State.UNKNOWN):
         click.echo(f"    {state:<10} {_n(detail.counts.get(state, 0)):>9}")
     click.echo(f"    {'total':<10} {_n(sum(detail.counts.values())):>9}")
     segments = sorted({seg for seg, _ in detail.by_segment})
@@ -259,9 +265,9 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         click.echo("  By segment (sent / total):")
         for seg in segments:
             total = sum(n for (s, _), n in detail.by_segment.items() if s == seg)
-            click.echo(f"    {seg:<12} {_n(detail.by_segment.get((seg, 'sent'), 0)):>9} / {_n(total)}")
+            click.echo(f"    {seg:<12} {_n(detail.by_segment.get((seg, State.SENT), 0)):>9} / {_n(total)}")
     if detail.failures:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:
             who = mask_email(f.email) if f.email else "(erased)"
-            click.echo(f"    #{f.id} {f.state:<8} {f.segment:<10} {who:<28} {f.error or ''}")
+            click.echo(f"    #{f.id} {f.state:<8} {f.segment:<10} {printable(who):<28} {printable(f.error or '')}")

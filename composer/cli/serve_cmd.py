@@ -46,6 +46,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
 
     from composer.store.db import Store, safe_url
     from composer.web.app import webhook_verifier
+    from composer.web.server import uvicorn_options
     from composer.workspace import ENV_WORKSPACE
 
     obj = ctx.find_object(AppContext)
@@ -79,4 +80,5 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
         proxy_headers=True,
         server_header=False,
         access_log=log_level == "debug",
+        **uvicorn_options(),
     )

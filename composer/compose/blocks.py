@@ -26,8 +26,10 @@ from pydantic import (
     field_validator,
 )
 
+from composer.compose.limits import check_markdown_size, check_one_line_length
 from composer.compose.yamlsource import load_yaml
 from composer.errors import InputError, Location
+from composer.safetext import describe_control, first_control
 
 MJML_TEMPLATE = "template.mjml.j2"
 TEXT_TEMPLATE = "template.txt.j2"
@@ -49,6 +51,18 @@ def _one_line(value: str) -> str:
     value = value.strip()
     if "\n" in value:
         raise ValueError("must be a single line (use a markdown field for paragraphs)")
+    refuse_control_characters(value)
+    return check_one_line_length(value)
+
+
+def refuse_control_characters(value: str) -> str:
+    """A one-line field or header holds no line break or other control character."""
+    char = first_control(value, allow_tab=True)
+    if char is not None:
+        raise ValueError(
+            f"holds the control character {describe_control(char)}, which would break the "
+            "email header; retype the text without it"
+        )
     return value
 
 
@@ -84,6 +98,7 @@ def _check_email(value: str) -> str:
 
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
+Markdown = Annotated[str, AfterValidator(check_markdown_size)]
 Url = Annotated[str, AfterValidator(check_url)]
 Email = Annotated[str, AfterValidator(_check_email)]
 
@@ -162,7 +177,7 @@ def _python_type(spec_type: str, items: str | list[FieldSpec] | None, tz: ZoneIn
     if spec_type == "string":
         return OneLine
     if spec_type == "markdown":
-        return str
+        return Markdown
     if spec_type == "url":
         return Url
     if spec_type == "email":

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, SoupStrainer, Tag
 
-from composer.compose.blocks import check_url
+from composer.compose.blocks import FieldSpec, check_url
+from composer.compose.markdown import image_sources
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
 from composer.compose.model import Finding, Severity
 from composer.compose.source import LoadedBulletin, LoadedSection
@@ -48,8 +49,11 @@ def _finding(
     )  # fmt: skip
 
 
-def check_bulletin(bulletin: LoadedBulletin) -> list[Finding]:
-    """Checks on the source that do not depend on a segment."""
+def check_bulletin(bulletin: LoadedBulletin, own_host: str | None = None) -> list[Finding]:
+    """Checks on the source that do not depend on a segment.
+
+    `own_host` is the host of the workspace's base_url: images elsewhere are warned about.
+    """
     findings: list[Finding] = []
     meta = bulletin.meta
     if len(meta.subject) > SUBJECT_MAX:
@@ -62,6 +66,7 @@ def check_bulletin(bulletin: LoadedBulletin) -> list[Finding]:
         findings.append(_finding("warning", "preheader-missing", "there is no preheader; inboxes will show the first words of the email instead"))
     for section in bulletin.sections:
         findings.extend(_check_section_source(section))
+        findings.extend(_check_markdown_images(section, own_host))
     for segment in meta.segments:
         if not bulletin.sections_for(segment):
             findings.append(_finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
@@ -81,6 +86,54 @@ def _check_section_source(section: LoadedSection) -> Iterator[Finding]:
                 f"the image in field '{field}' has no alt text; describe it, or set decorative: true", section=section)  # fmt: skip
     if not any(value.strip() for _, value in _strings(section.values.model_dump())):
         yield _finding("warning", "empty-section", "this section has no text", section=section)
+
+
+def image_source_problem(src: str, own_host: str | None) -> tuple[Severity, str] | None:
+    """What is wrong with an image source, as (severity, message), or None.
+
+    Every image is fetched by the reader's mail client when the email is opened, so it
+    must be an https URL (a relative path or file: has nothing to resolve against; data:
+    is blocked by most clients and counts towards Gmail's clip; a protocol-relative
+    //host URL is fetched over http by some clients) and should live on our own host,
+    since any other host learns who opened the email and when.
+    """
+    src = src.strip()
+    parts = urlsplit(src)
+    if src.startswith("//"):
+        return "error", f"the image '{src}' has a protocol-relative address; write it as an https:// URL"
+    if parts.scheme == "data":
+        return "error", "an image is embedded as a data: URL; put it on the website and use its https:// URL"
+    if parts.scheme != "https" or not parts.hostname:
+        return "error", (f"the image '{src[:200]}' is not an https:// URL; images must be https "
+                         "URLs, or use a block's image field")  # fmt: skip
+    if own_host and parts.hostname.lower() != own_host.lower():
+        return "warning", (f"the image {src} is on {parts.hostname}, not {own_host}; that host "
+                           "learns who opened the email and when")  # fmt: skip
+    return None
+
+
+def _check_markdown_images(section: LoadedSection, own_host: str | None) -> Iterator[Finding]:
+    for field, text in _markdown_strings(section.block.fields, section.values.model_dump()):
+        for src in image_sources(text):
+            problem = image_source_problem(src, own_host)
+            if problem is not None:
+                severity, message = problem
+                code = "image-src" if severity == "error" else "image-host"
+                yield _finding(severity, code, f"field '{field}': {message}", section=section)
+
+
+def _markdown_strings(specs: list[FieldSpec], values: dict[str, object], path: str = "") -> Iterator[tuple[str, str]]:
+    """The Markdown fields among `values`, as declared by `specs`, with their field labels."""
+    for spec in specs:
+        value, label = values.get(spec.name), f"{path}.{spec.name}" if path else spec.name
+        if spec.type == "markdown" and isinstance(value, str):
+            yield label, value
+        elif spec.type == "list" and isinstance(value, list):
+            for index, item in enumerate(value, start=1):
+                if spec.items == "markdown" and isinstance(item, str):
+                    yield f"{label}[{index}]", item
+                elif isinstance(spec.items, list) and isinstance(item, dict):
+                    yield from _markdown_strings(spec.items, item, f"{label}[{index}]")
 
 
 def _strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:

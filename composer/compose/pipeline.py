@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from composer.compose import checks
 from composer.compose.merge import Recipient, fill, substitutions, token
@@ -69,7 +70,7 @@ def compose_bulletin(
     timer.add("load", started)
 
     renders: dict[str, SegmentRender] = {}
-    findings: list[Finding] = checks.check_bulletin(bulletin)
+    findings: list[Finding] = checks.check_bulletin(bulletin, urlsplit(workspace.sender.base_url).hostname)
     sizes: dict[str, int] = {}
     sample = substitutions(sample_recipient(workspace))
     for name in chosen:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from composer.compose.blocks import BlockSpec, OneLine, load_block
+from composer.compose.blocks import BlockSpec, OneLine, load_block, refuse_control_characters
 from composer.compose.merge import WRITER_FIELD
 from composer.compose.yamlsource import YamlDocument, load_yaml
 from composer.errors import InputError, Location
@@ -39,6 +39,7 @@ class BulletinMeta(BaseModel):
     def _address(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        refuse_control_characters(value)
         _, addr = parseaddr(value)
         if "@" not in addr:
             raise ValueError(f"'{value}' is not an address like 'Name <someone@example.org>'")

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from composer.compose.limits import source_too_large
 from composer.errors import InputError, Location
 
 YamlPath = tuple[str | int, ...]
@@ -41,9 +42,38 @@ class _Cycle(Exception):
         self.line = line
 
 
+class _TooManyAliases(Exception):
+    """Aliases that expand to more nodes than any bulletin needs (the "billion laughs")."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+# Nodes reached again through aliases, beyond the nodes the file itself holds. Nine
+# nested lists of nine aliases each expand to 387 million nodes from a 300-byte file; a
+# bulletin reusing a few blocks of text by alias stays far below this.
+ALIAS_EXPANSION_BUDGET = 10_000
+
+
+@dataclass
+class _Budget:
+    seen: set[int]
+    repeats: int = 0
+
+    def visit(self, node: yaml.Node, line: int) -> None:
+        if id(node) in self.seen:
+            self.repeats += 1
+            if self.repeats > ALIAS_EXPANSION_BUDGET:
+                raise _TooManyAliases(line)
+        else:
+            self.seen.add(id(node))
+
+
 def _walk(
-    node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int], inside: frozenset[int] = frozenset()
+    node: yaml.Node, prefix: YamlPath, lines: dict[YamlPath, int], budget: _Budget,
+    inside: frozenset[int] = frozenset(),
 ) -> None:
+    budget.visit(node, lines.get(prefix, node.start_mark.line + 1))
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
         if id(node) in inside:
             raise _Cycle(lines.get(prefix, node.start_mark.line + 1))
@@ -53,12 +83,12 @@ def _walk(
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             path = (*prefix, key)
             lines[path] = key_node.start_mark.line + 1
-            _walk(value_node, path, lines, inside)
+            _walk(value_node, path, lines, budget, inside)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             path = (*prefix, index)
             lines[path] = item.start_mark.line + 1
-            _walk(item, path, lines, inside)
+            _walk(item, path, lines, budget, inside)
 
 
 def _scalars(node: yaml.Node, prefix: YamlPath) -> Any:
@@ -91,15 +121,45 @@ def _unbuildable(path: Path, text: str, exc: ValueError) -> InputError:
     return InputError(f"a value cannot be read ({exc})", Location(file=path))
 
 
+def _line_map(path: Path, node: yaml.Node) -> dict[YamlPath, int]:
+    """Every key and item's line; refuses self-nesting and runaway alias expansion."""
+    lines: dict[YamlPath, int] = {}
+    try:
+        _walk(node, (), lines, _Budget(seen=set()))
+    except _Cycle as cycle:
+        raise InputError(
+            "the list or mapping anchored here (&name) holds an alias to itself (*name), "
+            "which never ends; copy the text instead",
+            Location(file=path, line=cycle.line),
+        ) from None
+    except _TooManyAliases as runaway:
+        raise InputError(
+            f"aliases (*name) here expand to more than {ALIAS_EXPANSION_BUDGET:,} repeated "
+            "values, which no bulletin needs; copy the text instead of nesting aliases",
+            Location(file=path, line=runaway.line),
+        ) from None
+    return lines
+
+
+def _read_text(path: Path) -> str:
+    """The file as text, refused unread when it is larger than any source needs."""
+    try:
+        size = path.stat().st_size
+        if too_large := source_too_large(size):
+            raise InputError(too_large, Location(file=path))
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", Location(file=path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
+
+
 def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     """Parse a YAML file; a syntax error becomes an InputError with the file and line."""
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("file not found", Location(file=path)) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
+        text = _read_text(path)
+    elif too_large := source_too_large(len(text.encode("utf-8"))):
+        raise InputError(too_large, Location(file=path))
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
@@ -118,14 +178,5 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     except ValueError as exc:
         # A value that parses but cannot be built, such as the date 2026-13-04.
         raise _unbuildable(path, text, exc) from None
-    lines: dict[YamlPath, int] = {}
-    if node is not None:
-        try:
-            _walk(node, (), lines)
-        except _Cycle as cycle:
-            raise InputError(
-                "the list or mapping anchored here (&name) holds an alias to itself (*name), "
-                "which never ends; copy the text instead",
-                Location(file=path, line=cycle.line),
-            ) from None
+    lines = _line_map(path, node) if node is not None else {}
     return YamlDocument(path=path, data=data, lines=lines)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
-
-from sqlalchemy import CursorResult, Result
+from typing import Any
 
 from composer.errors import InputError
 from composer.identity import AddressHasher
@@ -14,13 +11,6 @@ from composer.segments import Segment, load_segments
 from composer.store.db import Store
 from composer.workspace import Workspace
 
-# Rows per IN (...) lookup: well under SQLite's 999-variable floor on old builds, and
-# small enough for PostgreSQL to plan each as an index scan.
-LOOKUP_CHUNK = 500
-# Rows per executemany batch on insert/update.
-WRITE_CHUNK = 2000
-
-T = TypeVar("T")
 
 @dataclass
 class Lists:
@@ -54,17 +44,6 @@ def open_lists(workspace: Workspace, **store_kwargs: Any) -> Lists:
         segments=segments,
         segments_file=str(workspace.segments_file),
     )
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Consecutive slices of at most `size` items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def rowcount(result: Result[Any]) -> int:
-    """Rows an UPDATE or DELETE touched."""
-    return cast("CursorResult[Any]", result).rowcount
 
 
 def check_address(address: str, *, strict: bool = True) -> str:

@@ -101,6 +101,7 @@ class CsvFile:
 
     def records(self) -> Iterator[Record]:
         """Data rows in file order; rows whose cells are all blank are skipped."""
+        _allow_cells_up_to(len(self.text))
         reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
         previous = 0
         try:
@@ -116,6 +117,17 @@ class CsvFile:
             raise InputError(f"cannot read the CSV: {exc}", Location(file=self.path, line=previous + 1)) from None
 
 
+def _allow_cells_up_to(size: int) -> None:
+    """Let the csv module read a cell as long as the whole file.
+
+    Its own limit (131,072 characters) raises mid-file and would abort the import of
+    every row; rows.py's per-field limits turn an oversized cell into one rejected row
+    with its line instead. The limit is process-wide, so it only ever grows.
+    """
+    if csv.field_size_limit() <= size:
+        csv.field_size_limit(size + 1)
+
+
 def decode(data: bytes, path: Path) -> tuple[str, str]:
     """The text of the file and the name of its encoding (UTF-8, with BOM, or Windows-1252)."""
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -128,7 +140,8 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "UTF-8 with BOM"
         except UnicodeDecodeError as exc:
-            raise _decode_error(path, data, exc, "it starts with a UTF-8 byte-order mark but is not UTF-8") from None
+            bom = len(codecs.BOM_UTF8)  # exc.start counts from after the BOM
+            raise _decode_error(path, data, exc, "it starts with a UTF-8 byte-order mark but is not UTF-8", bom) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode Text" export.
         try:
@@ -150,9 +163,11 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
         raise _decode_error(path, data, exc, "it is neither UTF-8 nor Windows-1252") from None
 
 
-def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, why: str) -> InputError:
-    line = data[: exc.start].count(b"\n") + 1
-    byte = data[exc.start : exc.start + 1].hex()
+def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, why: str, skipped: int = 0) -> InputError:
+    """The bad byte and its line; `skipped` is how many leading bytes were not decoded."""
+    start = skipped + exc.start
+    line = data[:start].count(b"\n") + 1
+    byte = data[start : start + 1].hex()
     return InputError(f"cannot read the text: {why} (byte 0x{byte})", Location(file=path, line=line))
 
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from composer.identity import addresses_in, normalize_email
-from composer.lists.base import Lists, check_address, rowcount
+from composer.lists.base import Lists, check_address
 from composer.store import audit, suppressions
+from composer.store.bulk import rowcount
 from composer.store.db import current_command
 from composer.store.models import (
     AuditEntry,
@@ -33,8 +33,9 @@ from composer.store.models import (
     Delivery,
     Event,
     SegmentMember,
-    Suppression,
+    erased_values,
 )
+from composer.timestamps import iso
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,13 @@ def _event_match(session: Session, contact_id: int | None, hashes: list[str], no
     return or_(*clauses)
 
 
+def _clear(session: Session, model: Any, where: Any) -> int:
+    """Clear every personal column of the matching rows; returns how many rows."""
+    return rowcount(session.execute(
+        update(model).where(where).values(erased_values(model)).execution_options(synchronize_session=False)
+    ))
+
+
 def forget(lists: Lists, address: str) -> ForgetResult:
     """Erase one person, in one transaction; see the module docstring."""
     address = check_address(address, strict=False)
@@ -113,46 +121,10 @@ def forget(lists: Lists, address: str) -> ForgetResult:
             # The database cascades memberships and sets deliveries.contact_id to NULL.
             session.execute(delete(Contact).where(Contact.id == contact_id))
 
-        deliveries = rowcount(session.execute(
-            update(Delivery)
-            .where(_delivery_match(contact_id, hashes, norm))
-            .values(email=None, error=None)
-            .execution_options(synchronize_session=False)
-        ))
-        events = rowcount(session.execute(
-            update(Event)
-            .where(_event_match(session, contact_id, hashes, norm))
-            .values(email=None, detail={})
-            .execution_options(synchronize_session=False)
-        ))
+        deliveries = _clear(session, Delivery, _delivery_match(contact_id, hashes, norm))
+        events = _clear(session, Event, _event_match(session, contact_id, hashes, norm))
 
-        # Any suppression still holding the address in clear (for example one made under
-        # a key that has since been retired) loses it; the hash is all that stays.
-        session.execute(
-            update(Suppression)
-            .where(func.lower(Suppression.email_norm) == norm)
-            .values(email_norm=None)
-            .execution_options(synchronize_session=False)
-        )
-        before = suppressions.find(session, lists.hasher, norm)
-        previous = before.reason if before is not None else None
-        row, _ = suppressions.suppress(
-            session, lists.hasher, norm, reason="erased", source="cli", keep_address=False, command=command
-        )
-        state = "created" if previous is None else ("already erased" if previous == "erased" else "converted")
-        session.flush()
-        # Any second row for the person (under another key) is an erasure too.
-        session.execute(
-            update(Suppression)
-            .where(Suppression.email_hash.in_(hashes), Suppression.id != row.id)
-            .values(reason="erased", email_norm=None, source="cli")
-            .execution_options(synchronize_session=False)
-        )
-        current = session.scalar(select(Suppression.id).where(Suppression.email_hash == hashes[0]))
-        if current is None:
-            # Made under an older key: re-key it, so that the erasure outlives that key.
-            row.email_hash = hashes[0]
-
+        state = suppressions.erase(session, lists.hasher, norm, command=command)
         if contact_id is not None:
             # SQLite may give a deleted contact's id to the next new contact; rows that
             # pointed at the erased person must not then point at someone else.
@@ -206,15 +178,6 @@ def forget(lists: Lists, address: str) -> ForgetResult:
     )
 
 
-def _iso(value: datetime | None) -> str | None:
-    # SQLite hands back naive datetimes; the store only ever writes UTC.
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
-
-
 def person(lists: Lists, address: str) -> dict[str, Any]:
     """Everything stored about one person, as plain JSON-ready data (subject access)."""
     address = check_address(address, strict=False)
@@ -237,11 +200,11 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "role": contact.role,
                 "extra": contact.extra or {},
                 "source": contact.source,
-                "created_at": _iso(contact.created_at),
-                "updated_at": _iso(contact.updated_at),
+                "created_at": iso(contact.created_at),
+                "updated_at": iso(contact.updated_at),
             }
             segments = [
-                {"segment": m.segment, "source": m.source, "added_at": _iso(m.added_at)}
+                {"segment": m.segment, "source": m.source, "added_at": iso(m.added_at)}
                 for m in sorted(contact.memberships, key=lambda m: m.segment)
             ]
 
@@ -255,7 +218,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "email_hash": suppression.email_hash,
                 "group_id": suppression.group_id,
                 "campaign_id": suppression.campaign_id,
-                "created_at": _iso(suppression.created_at),
+                "created_at": iso(suppression.created_at),
             }
 
         deliveries = [
@@ -267,10 +230,10 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "message_id": d.message_id,
                 "error": d.error,
                 "attempts": d.attempts,
-                "updated_at": _iso(d.updated_at),
-                "delivered_at": _iso(d.delivered_at),
-                "opened_at": _iso(d.opened_at),
-                "clicked_at": _iso(d.clicked_at),
+                "updated_at": iso(d.updated_at),
+                "delivered_at": iso(d.delivered_at),
+                "opened_at": iso(d.opened_at),
+                "clicked_at": iso(d.clicked_at),
             }
             for d, campaign in session.execute(
                 select(Delivery, Campaign)
@@ -286,8 +249,8 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "raw_type": e.raw_type,
                 "campaign_id": e.campaign_id,
                 "email": e.email,
-                "occurred_at": _iso(e.occurred_at),
-                "received_at": _iso(e.received_at),
+                "occurred_at": iso(e.occurred_at),
+                "received_at": iso(e.received_at),
                 "detail": e.detail or {},
             }
             for e in session.scalars(
@@ -299,7 +262,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
             audit_clauses.append(AuditEntry.contact_id == contact_id)
         entries = [
             {
-                "at": _iso(a.at),
+                "at": iso(a.at),
                 "actor": a.actor,
                 "command": a.command,
                 "action": a.action,

@@ -21,13 +21,14 @@ from sqlalchemy import String, Table, bindparam, insert, literal, null, select, 
 
 from composer.errors import InputError, Location
 from composer.identity import needs_smtputf8, redact_file_name
-from composer.lists.base import LOOKUP_CHUNK, WRITE_CHUNK, Lists, chunked
+from composer.lists.base import Lists
 from composer.lists.csvread import DELIMITER_NAMES, REJECT_COLUMNS, CsvFile, read_csv
 from composer.lists.export import write_csv_temp
 from composer.lists.rows import AddressValidator, ContactRow, Reject, parse_rows
-from composer.store import audit
+from composer.store import audit, suppressions
+from composer.store.bulk import WRITE_CHUNK, chunked
 from composer.store.db import current_command
-from composer.store.models import Contact, SegmentMember, Suppression, utcnow
+from composer.store.models import Contact, SegmentMember, utcnow
 
 UPDATABLE = ("email", "name", "first_name", "last_name", "organisation", "role")
 
@@ -197,7 +198,7 @@ def _write_rejects(source: CsvFile, rejects: list[Reject], target: Path) -> Path
 def _plan(session: Any, lists: Lists, rows: list[ContactRow], segment: str, update: bool) -> _Plan:
     """Sort the valid rows into new, suppressed, unchanged and updated, against the store."""
     plan = _Plan()
-    suppressed = _suppressed_norms(session, lists, rows)
+    suppressed = suppressions.suppressed(session, lists.hasher, (r.email_norm for r in rows))
     existing = _existing(session, [r.email_norm for r in rows], with_extra=update)
     in_segment = _members(session, [e.id for e in existing.values()], segment)
 
@@ -221,21 +222,6 @@ def _plan(session: Any, lists: Lists, rows: list[ContactRow], segment: str, upda
     return plan
 
 
-def _suppressed_norms(session: Any, lists: Lists, rows: list[ContactRow]) -> set[str]:
-    if session.scalar(select(Suppression.id).limit(1)) is None:
-        return set()
-    owner: dict[str, str] = {}
-    for row in rows:
-        for digest in lists.hasher.candidates(row.email_norm):
-            owner[digest] = row.email_norm
-    found: set[str] = set()
-    digests = list(owner)
-    for part in chunked(digests, LOOKUP_CHUNK):
-        for digest in session.scalars(select(Suppression.email_hash).where(Suppression.email_hash.in_(part))):
-            found.add(owner[digest])
-    return found
-
-
 def _existing(session: Any, norms: list[str], *, with_extra: bool) -> dict[str, _Existing]:
     """Stored contacts for these addresses. Their extra fields (JSON, the slow part to
     read) are only loaded when an update may need to merge them."""
@@ -243,7 +229,7 @@ def _existing(session: Any, norms: list[str], *, with_extra: bool) -> dict[str, 
     extra_column = table.c.extra if with_extra else null()
     columns = [table.c.email_norm, table.c.id, extra_column, *(table.c[name] for name in UPDATABLE)]
     found: dict[str, _Existing] = {}
-    for part in chunked(norms, LOOKUP_CHUNK):
+    for part in chunked(norms):
         for norm, contact_id, extra, *values in session.execute(
             select(*columns).where(table.c.email_norm.in_(part))
         ).all():
@@ -257,7 +243,7 @@ def _existing(session: Any, norms: list[str], *, with_extra: bool) -> dict[str, 
 
 def _members(session: Any, contact_ids: list[int], segment: str) -> set[int]:
     found: set[int] = set()
-    for part in chunked(contact_ids, LOOKUP_CHUNK):
+    for part in chunked(contact_ids):
         found.update(
             session.scalars(
                 select(SegmentMember.contact_id).where(
@@ -346,11 +332,11 @@ def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFil
         literal(now, members.c.added_at.type),
     )
     member_columns = ["contact_id", "segment", "source", "added_at"]
-    for norms in chunked([r.email_norm for r in plan.new], LOOKUP_CHUNK):
+    for norms in chunked([r.email_norm for r in plan.new]):
         session.execute(
             insert(members).from_select(member_columns, joining.where(contacts.c.email_norm.in_(norms)))
         )
-    for ids in chunked(plan.join, LOOKUP_CHUNK):
+    for ids in chunked(plan.join):
         session.execute(
             insert(members).from_select(member_columns, joining.where(contacts.c.id.in_(ids)))
         )

@@ -9,8 +9,9 @@ from sqlalchemy import delete, select
 
 from composer.errors import InputError, NotFound
 from composer.identity import mask_email, normalize_email
-from composer.lists.base import Lists, check_address, rowcount
+from composer.lists.base import Lists, check_address
 from composer.store import audit, suppressions
+from composer.store.bulk import rowcount
 from composer.store.db import current_command
 from composer.store.models import SUPPRESSION_REASONS, Contact, SegmentMember
 

@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
-from composer.lists.base import LOOKUP_CHUNK, Lists, chunked
-from composer.store.models import Contact, SegmentMember, Suppression
+from composer.lists.base import Lists
+from composer.store import suppressions
+from composer.store.bulk import chunked
+from composer.store.models import Contact, SegmentMember
 
 # Above this many contacts, matching the whole store at once beats IN (...) lookups.
 _BULK_STATUS = 2000
@@ -25,54 +27,13 @@ def contact_status(
     session: Session, hasher: AddressHasher, contacts: Sequence[tuple[int, str]]
 ) -> dict[int, str]:
     """For (id, email_norm) pairs: the suppression reason of each suppressed contact."""
-    if not contacts or session.scalar(select(Suppression.id).limit(1)) is None:
+    if not contacts:
         return {}
     if len(contacts) > _BULK_STATUS:
-        everyone = suppressed_contacts(session, hasher)
+        everyone = suppressions.suppressed_contacts(session, hasher)
         return {cid: everyone[cid] for cid, _ in contacts if cid in everyone}
-    found: dict[int, str] = {}
-    for part in chunked(contacts, LOOKUP_CHUNK // max(1, len(hasher.candidates("x")))):
-        owner: dict[str, int] = {}
-        for contact_id, norm in part:
-            for digest in hasher.candidates(norm):
-                owner[digest] = contact_id
-        for digest, reason in session.execute(
-            select(Suppression.email_hash, Suppression.reason).where(Suppression.email_hash.in_(list(owner)))
-        ).all():
-            found.setdefault(owner[digest], reason)
-    return found
-
-
-def suppressed_contacts(session: Session, hasher: AddressHasher) -> dict[int, str]:
-    """Every suppressed contact in the store: id → suppression reason.
-
-    A suppression that still holds the address matches its contact by a join on the
-    normalized address (indexed on contacts, and independent of key rotation). Only if
-    some suppressions hold nothing but the hash (erasures) are the contacts' addresses
-    hashed, the one step that grows with the size of the lists.
-    """
-    found: dict[int, str] = dict(
-        session.execute(
-            select(Contact.id, Suppression.reason).join(
-                Suppression, Suppression.email_norm == Contact.email_norm
-            )
-        ).all()
-    )
-    hash_only = dict(
-        session.execute(
-            select(Suppression.email_hash, Suppression.reason).where(Suppression.email_norm.is_(None))
-        ).all()
-    )
-    if hash_only:
-        for contact_id, norm in session.execute(select(Contact.id, Contact.email_norm)).all():
-            if contact_id in found:
-                continue
-            for digest in hasher.candidates(norm):
-                reason = hash_only.get(digest)
-                if reason is not None:
-                    found[contact_id] = reason
-                    break
-    return found
+    held = suppressions.suppressed(session, hasher, (norm for _, norm in contacts))
+    return {cid: held[norm].reason for cid, norm in contacts if norm in held}
 
 
 @dataclass(frozen=True)
@@ -114,7 +75,7 @@ def show_contacts(lists: Lists, *, segment: str | None = None, limit: int | None
         rows = session.execute(query).all()
         ids = [r.id for r in rows]
         memberships: dict[int, list[str]] = {}
-        for part in chunked(ids, LOOKUP_CHUNK):
+        for part in chunked(ids):
             for contact_id, name in session.execute(
                 select(SegmentMember.contact_id, SegmentMember.segment)
                 .where(SegmentMember.contact_id.in_(part))
@@ -168,14 +129,10 @@ def stats(lists: Lists) -> Stats:
                 ~Contact.id.in_(select(SegmentMember.contact_id))
             )
         ) or 0
-        by_reason = dict(
-            session.execute(
-                select(Suppression.reason, func.count()).group_by(Suppression.reason)
-            ).all()
-        )
-        suppressed_ids = suppressed_contacts(session, lists.hasher) if by_reason else {}
+        by_reason = suppressions.counts_by_reason(session)
+        suppressed_ids = suppressions.suppressed_contacts(session, lists.hasher) if by_reason else {}
         suppressed_members: Counter[str] = Counter()
-        for part in chunked(list(suppressed_ids), LOOKUP_CHUNK):
+        for part in chunked(list(suppressed_ids)):
             suppressed_members.update(
                 dict(
                     session.execute(

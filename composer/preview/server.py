@@ -39,6 +39,7 @@ from composer.compose.model import Composition, Finding
 from composer.errors import BulletinError
 from composer.preview.samples import SAMPLES, find_sample, personalise, preview_unsubscribe_url
 from composer.preview.state import PreviewState, Snapshot
+from composer.timestamps import iso
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_HOST = "127.0.0.1"
@@ -69,10 +70,6 @@ def frame_html(html: str) -> str:
     if match is None:
         return base + html
     return html[: match.end()] + base + html[match.end() :]
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
 
 
 def _finding(finding: Finding, composition: Composition) -> dict[str, Any]:
@@ -113,8 +110,8 @@ def state_payload(snapshot: Snapshot, label: str, instance: str = "") -> dict[st
         "status": "error" if snapshot.error else ("ok" if comp else "empty"),
         "bulletin": label,
         "error": snapshot.error.as_dict() if snapshot.error else None,
-        "composed_at": _iso(snapshot.composed_at),
-        "attempted_at": _iso(snapshot.attempted_at),
+        "composed_at": iso(snapshot.composed_at, timespec="seconds"),
+        "attempted_at": iso(snapshot.attempted_at, timespec="seconds"),
         "duration_ms": round(snapshot.duration_ms, 1) if snapshot.duration_ms is not None else None,
         "limits": {"clip_bytes": CLIP_BYTES, "warn_bytes": WARN_BYTES},
         "samples": [s.as_dict() for s in SAMPLES],

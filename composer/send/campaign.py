@@ -11,21 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from composer.compose.model import Composition
 from composer.errors import BulletinError
 from composer.identity import AddressHasher
-from composer.store import audit
-from composer.store.models import Campaign, Contact, Delivery, SegmentMember, utcnow
+from composer.store import audit, ledger
+from composer.store.models import Campaign, Contact, SegmentMember
 from composer.store.suppressions import suppressed_hashes
-
-_T = cast(Table, Delivery.__table__)
-_M = cast(Table, SegmentMember.__table__)
-_CT = cast(Table, Contact.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,29 +112,13 @@ def find_campaign(session: Session, key: str, content_hash: str | None = None) -
     ).first()
 
 
-def gone_out(session: Session, campaign_id: int) -> int:
-    """Rows that were or may have been sent (sent, in flight, unknown)."""
-    from sqlalchemy import func
-
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(_T)
-            .where(
-                _T.c.campaign_id == campaign_id, _T.c.state.in_(("sent", "in_flight", "unknown"))
-            )
-        )
-        or 0
-    )
-
-
 def check_content(session: Session, campaign: Campaign | None, composition: Composition) -> bool:
     """Whether `campaign` may carry this composition. Raises ContentChanged when part of it
     went out with other content; returns True when the campaign should adopt the new
     content (nothing went out yet)."""
     if campaign is None or campaign.content_hash == composition.content_hash:
         return False
-    out = gone_out(session, campaign.id)
+    out = ledger.gone_out(session, campaign.id)
     if out == 0:
         return True
     raise ContentChanged(
@@ -212,41 +191,15 @@ def open_campaign(
     return campaign, False
 
 
-def existing_hashes(session: Session, campaign_id: int) -> set[str]:
-    return set(session.scalars(select(_T.c.email_hash).where(_T.c.campaign_id == campaign_id)))
-
-
-def existing_contacts(session: Session, campaign_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(_T.c.contact_id).where(_T.c.campaign_id == campaign_id, _T.c.contact_id.is_not(None))
-        )
-    )
-
-
 def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) -> int:
-    """Add a pending ledger row for each candidate not yet in the campaign. Returns how many.
-
-    One executemany (SQLAlchemy Core), so 100,000 people are a few bulk statements, not
-    100,000 ORM objects.
-    """
-    known = existing_hashes(session, campaign_id)
-    known_contacts = existing_contacts(session, campaign_id)
-    now = utcnow()
-    rows = [
-        {
-            "campaign_id": campaign_id,
-            "contact_id": c.contact_id,
-            "email": c.email,
-            "email_hash": c.email_hash,
-            "segment": c.segment,
-            "state": "pending",
-            "attempts": 0,
-            "updated_at": now,
-        }
-        for c in candidates
-        if not c.in_ledger(known, known_contacts)
-    ]
-    for start in range(0, len(rows), 10_000):
-        session.execute(insert(_T), rows[start : start + 10_000])
-    return len(rows)
+    """Add a pending ledger row for each candidate not yet in the campaign. Returns how many."""
+    hashes, contacts = ledger.known(session, campaign_id)
+    return ledger.add_pending(
+        session,
+        campaign_id,
+        [
+            ledger.NewRow(c.contact_id, c.email, c.email_hash, c.segment)
+            for c in candidates
+            if not c.in_ledger(hashes, contacts)
+        ],
+    )

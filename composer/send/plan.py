@@ -9,17 +9,16 @@ from dataclasses import dataclass, field
 from composer.compose.model import Composition
 from composer.errors import InputError
 from composer.identity import AddressHasher
-from composer.send import ledger
 from composer.send.campaign import (
     Audience,
     audience,
     check_content,
-    existing_contacts,
-    existing_hashes,
     find_campaign,
 )
 from composer.send.transports.base import Transport
+from composer.store import ledger
 from composer.store.db import Store
+from composer.store.models import DeliveryState
 from composer.workspace import Workspace
 
 
@@ -128,8 +127,7 @@ def plan_send(
                 if retry_unknown:
                     states = (*states, ledger.IN_FLIGHT)
                 sendable = ledger.sendable_counts(session, campaign.id, states)
-                in_ledger = existing_hashes(session, campaign.id)
-                ledger_contacts = existing_contacts(session, campaign.id)
+                in_ledger, ledger_contacts = ledger.known(session, campaign.id)
             else:
                 campaign = None
         new_by_segment: dict[str, int] = {}
@@ -139,7 +137,7 @@ def plan_send(
         plans = []
         for seg in chosen:
             count = who.counts[seg]
-            unknown = by_state.get((seg, "unknown"), 0) + by_state.get((seg, "in_flight"), 0)
+            unknown = by_state.get((seg, DeliveryState.UNKNOWN), 0) + by_state.get((seg, DeliveryState.IN_FLIGHT), 0)
             plans.append(
                 SegmentPlan(
                     segment=seg,
@@ -147,7 +145,7 @@ def plan_send(
                     suppressed=count.suppressed,
                     in_earlier_segment=count.in_earlier_segment,
                     recipients=count.recipients,
-                    already_sent=by_state.get((seg, "sent"), 0),
+                    already_sent=by_state.get((seg, DeliveryState.SENT), 0),
                     unknown=unknown,
                     to_send=1 if test_to else sendable.get(seg, 0) + new_by_segment.get(seg, 0),
                     html_bytes=composition.report.sizes.get(seg),

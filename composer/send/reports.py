@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from composer.errors import NotFound
-from composer.send import ledger
+from composer.store import ledger
 from composer.store.db import Store
 from composer.store.models import Campaign, Delivery
 from composer.workspace import Workspace

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import signal
 import sys
 import threading
@@ -23,17 +24,20 @@ from pathlib import Path
 from typing import Protocol
 
 from composer.compose.model import Composition
-from composer.errors import ChecksFailed, InputError, TransportAuthError
+from composer.errors import ChecksFailed, InputError, StoreError, TransportAuthError
 from composer.identity import AddressHasher
-from composer.send import ledger
 from composer.send.campaign import audience, freeze, open_campaign
+from composer.send.pacing import Pacer
 from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name
 from composer.send.prepare import RecipientPreparer
 from composer.send.transports import make_transport
-from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Status, Transport
-from composer.store import audit
+from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
+from composer.store import audit, ledger
 from composer.store.db import Store, current_actor
+from composer.store.models import DeliveryState
 from composer.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -80,7 +84,7 @@ class SendSummary:
 
     @property
     def unknown_total(self) -> int:
-        return self.totals.get("unknown", 0)
+        return self.totals.get(DeliveryState.UNKNOWN, 0)
 
 
 RETRY_UNKNOWN_HELP = (
@@ -109,25 +113,6 @@ def campaign_lock(workspace: Workspace, key: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-class _Pacer:
-    """Caps messages per second (--rate) by sleeping before a batch that would be early."""
-
-    def __init__(self, rate: float | None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.rate = rate or 0.0
-        self._sleep = sleep
-        self._start = time.monotonic()
-        self._count = 0
-
-    def before(self, count: int) -> None:
-        if self.rate <= 0:
-            return
-        due = self._start + self._count / self.rate
-        now = time.monotonic()
-        if due > now:
-            self._sleep(due - now)
-        self._count += count
 
 
 def send_bulletin(
@@ -227,10 +212,10 @@ def _send_tests(
     return summary
 
 
-def _count(summary: SendSummary, status: Status, error: str | None, n: int = 1) -> None:
-    if status is Status.SENT:
+def _count(summary: SendSummary, status: DeliveryState, error: str | None, n: int = 1) -> None:
+    if status is DeliveryState.SENT:
         summary.sent += n
-    elif status is Status.FAILED:
+    elif status is DeliveryState.FAILED:
         summary.failed += n
     else:
         summary.unknown += n
@@ -287,7 +272,7 @@ def _send_campaign(
     if rate:
         # Batches of a tenth of a second's worth keep the pace smooth.
         size = max(1, min(size, int(rate / 10)))
-    pacer = _Pacer(rate)
+    pacer = Pacer(rate)
     if total == 0:
         progress = None
     if progress is not None:
@@ -316,7 +301,7 @@ def _send_campaign(
                         in_flight.popleft()  # only once settled: a Ctrl-C above leaves it here
                     if unsent is None:
                         break
-                    pacer.before(len(unsent.recipients))
+                    pacer.wait(len(unsent.recipients))
                     handing, unsent = unsent, None
                     in_flight.append((pool.submit(engine.send, handing), handing))
                     handing = None
@@ -327,10 +312,7 @@ def _send_campaign(
                 if handing is not None and all(b is not handing for _, b in in_flight):
                     with store.session() as session:
                         ledger.release(session, handing.batch_id, state=ledger.UNKNOWN, error=ledger.INTERRUPTED_ERROR)
-                while in_flight:
-                    with contextlib.suppress(BaseException):
-                        _settle(store, summary, progress, *in_flight[0])
-                    in_flight.popleft()
+                _settle_all(store, summary, progress, in_flight)
                 raise
     finally:
         if progress is not None:
@@ -340,6 +322,34 @@ def _send_campaign(
         summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
         _finish(store, summary, campaign_id, engine.name)
     return summary
+
+
+def _settle_all(
+    store: Store,
+    summary: SendSummary,
+    progress: Progress | None,
+    in_flight: deque[tuple[Future[list[Outcome]], Batch]],
+) -> None:
+    """After an error, wait for the batches still in flight and record their answers.
+
+    A batch's own failure is already dealt with by `_settle` (released as pending or
+    unknown) and the error that stopped the send is what the caller raises. A store
+    error is different: the ledger could not record what went, so it is logged and
+    raised once every batch is settled, rather than lost behind the first error.
+    """
+    unrecorded: StoreError | None = None
+    while in_flight:
+        future, batch = in_flight[0]
+        try:
+            _settle(store, summary, progress, future, batch)
+        except StoreError as exc:
+            log.error("could not record batch %s in the ledger: %s", batch.batch_id, exc)
+            unrecorded = unrecorded or exc
+        except BaseException:  # noqa: S110 - the batch was released by _settle; see above
+            pass
+        in_flight.popleft()
+    if unrecorded is not None:
+        raise unrecorded
 
 
 @contextlib.contextmanager
@@ -378,7 +388,7 @@ class _Batches:
         composition: Composition,
         segments: list[str],
         campaign_id: int,
-        states: tuple[str, ...],
+        states: tuple[DeliveryState, ...],
         size: int,
         hasher: AddressHasher | None = None,
     ) -> None:
@@ -474,7 +484,7 @@ def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str
         summary.totals = totals
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None:
-            everyone_sent = sum(totals.values()) == totals.get("sent", 0)
+            everyone_sent = sum(totals.values()) == totals.get(DeliveryState.SENT, 0)
             campaign.status = "complete" if everyone_sent else "open"
             campaign.finished_at = utcnow() if everyone_sent else None
         audit.record(
@@ -484,9 +494,9 @@ def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str
                 "campaign_id": campaign_id,
                 "key": summary.key,
                 "transport": transport,
-                "sent": summary.sent,
-                "failed": summary.failed,
-                "unknown": summary.unknown,
+                DeliveryState.SENT.value: summary.sent,
+                DeliveryState.FAILED.value: summary.failed,
+                DeliveryState.UNKNOWN.value: summary.unknown,
                 "recovered_unknown": summary.recovered,
                 "skipped": summary.skipped,
                 "totals": totals,

@@ -24,6 +24,7 @@ from composer.store.db import Store
 from composer.tokens import TokenSigner
 from composer.web.limits import BodyLimitMiddleware
 from composer.web.pages import Pages, load_branding
+from composer.web.server import BODY_TIMEOUT
 from composer.web.unsubscribe import Unsubscriber, UnsubscribeRoutes
 from composer.web.webhook import (
     ENV_PUBLIC_KEY,
@@ -146,6 +147,7 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
                 BodyLimitMiddleware,
                 default=MAX_FORM_BYTES,
                 by_prefix={"/webhooks/": MAX_WEBHOOK_BYTES},
+                deadline=BODY_TIMEOUT,
             ),
         ],
         lifespan=lifespan,

@@ -11,6 +11,8 @@ import base64
 import binascii
 import json
 import logging
+import re
+import time
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -34,6 +36,27 @@ ENV_PUBLIC_KEY = "SENDGRID_WEBHOOK_PUBLIC_KEY"
 SIGNATURE_HEADER = EventWebhookHeader.SIGNATURE
 TIMESTAMP_HEADER = EventWebhookHeader.TIMESTAMP
 MAX_WEBHOOK_BYTES = 5 * 1024 * 1024  # SendGrid batches up to ~768 KB; leave room
+
+# How old a signed timestamp may be. SendGrid does not document whether a retry is signed
+# again with a new timestamp, and it retries a batch for 24 hours after any non-2xx
+# answer, so a retry may carry the first attempt's timestamp: allow 24 h plus an hour.
+# Replays inside the window are harmless (events are deduplicated by their key). A
+# timestamp from the future is a forgery or a wrong clock: allow a few minutes of skew.
+MAX_TIMESTAMP_AGE = 25 * 3600
+MAX_TIMESTAMP_AHEAD = 5 * 60
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def timestamp_problem(value: str, now: float) -> str | None:
+    """Why the signed timestamp header (unix seconds) is refused, or None."""
+    if not _DIGITS.fullmatch(value):
+        return "the timestamp is not a number of seconds"
+    age = now - int(value)
+    if age > MAX_TIMESTAMP_AGE:
+        return f"the timestamp is {age / 3600:,.0f} hours old"
+    if -age > MAX_TIMESTAMP_AHEAD:
+        return f"the timestamp is {-age / 60:,.0f} minutes in the future"
+    return None
 
 
 class PublicKeyError(ValueError):
@@ -108,6 +131,10 @@ class SendGridWebhook:
             return PlainTextResponse("request body too large\n", status_code=413)
         if not self.verifier.verify(signature, timestamp, body):
             log.warning("webhook: refused a request with a bad signature")
+            return _forbidden()
+        if (stale := timestamp_problem(timestamp, time.time())) is not None:
+            # Checked after the signature, so a forger cannot learn our clock from it.
+            log.warning("webhook: refused a signed request: %s", stale)
             return _forbidden()
         try:
             events = normalize_batch(json.loads(body))

@@ -61,6 +61,7 @@ class Fault:
     json_body: bool = True
     reset_in: float = 1.0  # for 429: X-RateLimit-Reset = now + reset_in
     stall: float = 5.0
+    message: str | None = None  # for "status": the error message in the JSON body
 
 
 @dataclass
@@ -411,7 +412,7 @@ class FakeSendGrid:
                     self.end_headers()
                     self.wfile.write(page)
                     return
-                message = {401: "The provided authorization grant is invalid, expired, or revoked",
+                message = fault.message or {401: "The provided authorization grant is invalid, expired, or revoked",
                            403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
                 self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
 

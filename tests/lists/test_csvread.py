@@ -119,3 +119,13 @@ def test_blank_rows_are_skipped_and_line_numbers_count_physical_lines(tmp_path: 
     parsed = parse_rows(read_csv(write(tmp_path / "l.csv", text)))
     assert parsed.rows[0].extra == {"Notes": "two\r\nlines"}
     assert [(r.line, r.kind) for r in parsed.rejects] == [(6, "invalid-address")]
+
+
+def test_a_bad_byte_after_a_bom_is_the_byte_named(tmp_path: Path) -> None:
+    data = codecs.BOM_UTF8 + "Email,Name\nann@example.org,Ann\nbob@example.org,B\xf6b\n".encode("cp1252")
+    path = tmp_path / "bom.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        read_csv(path)
+    assert "byte 0xf6" in str(info.value)
+    assert info.value.location.line == 3

@@ -210,3 +210,17 @@ def test_show_lists_people_with_segments_and_status(lists: Lists, tmp_path: Path
     ]
     assert show_contacts(lists, segment="practice").total == 1
     assert len(show_contacts(lists, limit=1).contacts) == 1
+
+
+def test_one_oversized_cell_is_one_rejected_row_not_an_aborted_import(lists: Lists, tmp_path: Path) -> None:
+    huge = "x" * 200_000  # over csv's own 131,072 field limit
+    path = write(
+        tmp_path / "big.csv",
+        HEADER + f"ann@example.org,Ann,Lee,Elm\nbig@example.org,Big,Cell,{huge}\nbob@example.org,Bob,Ray,Elm\n",
+    )
+    with pytest.raises(ImportRejected) as info:
+        import_file(lists, path, "lmc")
+    assert [(r.line, r.kind) for r in info.value.report.rejects] == [(3, "too-long")]
+    report = import_file(lists, path, "lmc", skip_invalid=True)
+    assert (report.added, report.invalid) == (2, 1)
+    assert members(lists, "lmc") == {"ann@example.org", "bob@example.org"}

@@ -107,6 +107,19 @@ def test_campaign_lists_failures_with_masked_addresses(people: Workspace, fake_s
     assert "failed" in detail.output and "l•••@example.org" in detail.output and "lmc1@example.org" not in detail.output
 
 
+def test_a_provider_reason_is_printed_with_control_characters_escaped(
+    people: Workspace, fake_sendgrid: FakeSendGrid
+) -> None:
+    env = {"SENDGRID_API_KEY": API_KEY, "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url}
+    fake_sendgrid.fail_next(1, status=400, message="bad \x1b]0;PWNED\x07\x1b[2J request")
+    result = run(people, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", env=env)
+    assert result.exit_code == 1
+    detail = run(people, "campaign", "1")
+    for output in (result.output, detail.output):
+        assert "\x1b" not in output and "\x07" not in output, repr(output)
+        assert "bad \\x1b]0;PWNED\\x07" in output
+
+
 def test_test_to_stays_out_of_the_ledger(people: Workspace) -> None:
     result = run(people, "send", SAMPLE, "--yes", "--test-to", "me@example.com")
     assert result.exit_code == 0, result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,9 @@ class WebhookKeys:
         signature = self.private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
         return base64.b64encode(signature).decode()
 
-    def headers(self, body: bytes, timestamp: str = "1700000000") -> dict[str, str]:
+    def headers(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
+        """Signed headers; the timestamp is now unless given (SendGrid signs at send time)."""
+        timestamp = str(int(time.time())) if timestamp is None else timestamp
         return {
             SIGNATURE_HEADER: self.sign(timestamp, body),
             TIMESTAMP_HEADER: timestamp,

@@ -103,6 +103,9 @@ def test_serve_warns_when_the_webhook_key_is_missing(workspace_dir: Path, monkey
             "proxy_headers": True,
             "server_header": False,
             "access_log": False,
+            "http": "composer.web.server:GuardedH11Protocol",
+            "timeout_keep_alive": 5,
+            "h11_max_incomplete_event_size": 16 * 1024,
         }
     ]
     assert os.environ["BULLETIN_WORKSPACE"] == str(workspace_dir.resolve())

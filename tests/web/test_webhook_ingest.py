@@ -376,12 +376,12 @@ def test_hostile_field_values_are_stored_not_retried_forever(
 ) -> None:
     """One odd event must not make the whole batch fail on every retry for 24 hours."""
     body = (
-        b'[{"event": "bounce\\u0000", "email": "nul\\u0000@example.org", "sg_event_id": "a\\u0000b",'
+        b'[{"event": "bounce\\u0000", "email": "nul@example.org", "sg_event_id": "a\\u0000b",'
         b' "timestamp": 1e300, "reason": "\\ud800 lone surrogate", "type": "bounce"},'
         b' {"event": "group_unsubscribe", "email": "big@example.org", "sg_event_id": "big",'
         b' "asm_group_id": 99999999999999, "campaign_id": 99999999999, "contact_id": "99999999999",'
         b' "attempt": NaN, "status": Infinity, "url": {"nested": ["x"]}, "response": "' + b"x" * 3000 + b'"},'
-        b' {"event": "unsubscribe", "email": "' + b"a" * 400 + b'@example.org", "sg_event_id": "' + b"i" * 300 + b'"},'
+        b' {"event": "unsubscribe", "email": "' + b"a" * 60 + b'@example.org", "sg_event_id": "' + b"i" * 300 + b'"},'
         b' {"event": "spamreport", "email": 12, "sg_event_id": ["x"]}]'
     )
     response = client.post(URL, content=body, headers=webhook_keys.headers(body))
@@ -447,3 +447,41 @@ def test_a_store_error_logs_no_address(
     assert response.status_code == 503
     assert "database is locked" in caplog.text
     assert "private.person" not in caplog.text
+
+
+def test_events_without_an_event_id_are_stored_once_however_often_replayed(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store
+) -> None:
+    batch = [
+        {"event": "open", "email": "a@example.org", "timestamp": 1781000000, "sg_message_id": "m1"},
+        {"event": "open", "email": "a@example.org", "timestamp": 1781000060, "sg_message_id": "m1"},
+    ]
+    assert post(client, webhook_keys, batch).json()["stored"] == 2
+    # the same events again, keys in another order and re-spaced: still the same events
+    again = [dict(reversed(list(e.items()))) for e in batch]
+    body = json.dumps(again, indent=1).encode()
+    response = client.post(URL, content=body, headers=webhook_keys.headers(body))
+    assert response.json() == {"received": 2, "stored": 0, "duplicates": 2}
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 2
+
+
+@pytest.mark.parametrize(
+    "email",  # as JSON escapes in the body
+    [r"nul\u0000x@example.org", r"esc\u001bx@example.org", r"x@example.org\r\n", r"nel\u0085x@example.org"],
+)
+def test_an_address_with_a_control_character_is_skipped_not_mended(  # type: ignore[no-untyped-def]
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher, email: str, caplog
+) -> None:
+    body = (
+        '[{"event": "unsubscribe", "email": "' + email + '", "sg_event_id": "ev-ctl"},'
+        ' {"event": "unsubscribe", "email": "fine@example.org", "sg_event_id": "ev-fine"}]'
+    ).encode()
+    with caplog.at_level("WARNING", logger="bulletin.web"):
+        response = client.post(URL, content=body, headers=webhook_keys.headers(body))
+    assert response.status_code == 200
+    assert response.json()["stored"] == 1
+    for mended in ("nulx@example.org", "escx@example.org", "x@example.org", "nelx@example.org"):
+        assert suppression(store, hasher, mended) is None
+    assert suppression(store, hasher, "fine@example.org") is not None
+    assert "control character" in caplog.text and "example.org" not in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -63,8 +64,9 @@ def test_altered_payload_is_refused(client: TestClient, webhook_keys: WebhookKey
 
 def test_altered_timestamp_is_refused(client: TestClient, webhook_keys: WebhookKeys, store) -> None:  # type: ignore[no-untyped-def]
     body = body_of([event("delivered", "a@example.org", "ev-1")])
-    headers = webhook_keys.headers(body, timestamp="1700000000")
-    headers[TIMESTAMP_HEADER] = "1700000001"
+    now = int(time.time())
+    headers = webhook_keys.headers(body, timestamp=str(now))
+    headers[TIMESTAMP_HEADER] = str(now + 1)
     response = client.post(URL, content=body, headers=headers)
     assert response.status_code == 403
     assert _count(store) == 0
@@ -150,3 +152,34 @@ def test_public_key_with_line_breaks_is_accepted() -> None:
     assert load_public_key(wrapped) is not None
     assert load_public_key("") is None
     assert load_public_key(None) is None
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "hello",
+        "1e9",
+        " 1700000000",
+        "1000000000",  # 2001
+        str(int(time.time()) - 26 * 3600),  # older than SendGrid's 24 hours of retries
+        str(int(time.time()) + 10 * 365 * 86400),  # ten years ahead
+        str(int(time.time()) + 600),  # more than a few minutes ahead
+    ],
+)
+def test_a_signed_batch_with_a_bad_or_stale_timestamp_is_refused(  # type: ignore[no-untyped-def]
+    client: TestClient, webhook_keys: WebhookKeys, store, timestamp: str
+) -> None:
+    body = body_of([event("spamreport", "a@example.org", "ev-ts")])
+    response = client.post(URL, content=body, headers=webhook_keys.headers(body, timestamp=timestamp))
+    assert response.status_code == 403
+    assert _count(store) == 0
+
+
+@pytest.mark.parametrize("age", [0, 3600, 23 * 3600, -60])
+def test_a_signed_batch_within_the_retry_window_is_accepted(  # type: ignore[no-untyped-def]
+    client: TestClient, webhook_keys: WebhookKeys, store, age: int
+) -> None:
+    body = body_of([event("delivered", "a@example.org", f"ev-age-{age}")])
+    headers = webhook_keys.headers(body, timestamp=str(int(time.time()) - age))
+    assert client.post(URL, content=body, headers=headers).status_code == 200
+    assert _count(store) == 1

@@ -16,18 +16,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import TracebackType
 
 from composer.compose.model import SegmentRender
 from composer.errors import TransportError
 from composer.identity import normalize_email
-
-
-class Status(StrEnum):
-    SENT = "sent"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
+from composer.store.models import DeliveryState
+from composer.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +55,10 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One recipient's answer: sent, failed or unknown (never pending or in flight)."""
+
     key: int
-    status: Status
+    status: DeliveryState
     message_id: str | None = None
     error: str | None = None
 
@@ -90,6 +87,11 @@ class Transport(ABC):
 
     def __init__(self) -> None:
         self.stats = TransportStats()
+
+    @classmethod
+    @abstractmethod
+    def from_workspace(cls, workspace: Workspace) -> Transport:
+        """The transport configured from the workspace (its `[name]` table) and the environment."""
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Connect or prepare; called once before the first batch."""

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from composer.identity import wire_address
 from composer.send.message import FactoryCache
-from composer.send.transports.base import Batch, Outcome, Status, Transport
+from composer.send.transports.base import Batch, Outcome, Transport
+from composer.store.models import DeliveryState
+from composer.workspace import Workspace
 
 
 class OutboxTransport(Transport):
@@ -24,6 +26,10 @@ class OutboxTransport(Transport):
         super().__init__()
         self.folder = folder
         self._messages = FactoryCache()
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace) -> OutboxTransport:
+        return cls(workspace.outbox_dir)
 
     def describe(self) -> str:
         return f"outbox (files in {self.folder})"
@@ -45,9 +51,9 @@ class OutboxTransport(Transport):
             except OSError as exc:
                 # This file alone failed; the ones already written stay sent.
                 reason = f"could not write {folder / name}: {exc.strerror or exc.__class__.__name__}"
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=reason))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=reason))
                 continue
-            outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
+            outcomes.append(Outcome(recipient.key, DeliveryState.SENT, message_id=message_id))
         return outcomes
 
 

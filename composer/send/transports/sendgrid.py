@@ -37,7 +37,9 @@ from typing import Any
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
 from composer.identity import needs_smtputf8, wire_address
-from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Status, Transport
+from composer.send.transports import SendGridSettings
+from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
+from composer.store.models import DeliveryState
 from composer.workspace import Workspace
 
 PROVIDER = "SendGrid"
@@ -145,7 +147,7 @@ class SendGridTransport(Transport):
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, **overrides: Any) -> SendGridTransport:
-        settings = workspace.config.sendgrid
+        settings = workspace.transport_settings("sendgrid", SendGridSettings) or SendGridSettings()
         options: dict[str, Any] = {
             "host": workspace.env.get(ENV_API_HOST) or DEFAULT_HOST,
             "timeout": settings.timeout,
@@ -227,21 +229,21 @@ class SendGridTransport(Transport):
         used = self._used_tokens(batch)
         for r in batch.recipients:
             if needs_smtputf8(r.email):
-                outcomes.append(Outcome(r.key, Status.FAILED, error=NON_ASCII_LOCAL_PART))
+                outcomes.append(Outcome(r.key, DeliveryState.FAILED, error=NON_ASCII_LOCAL_PART))
             elif _json_size({k: v for k, v in r.substitutions.items() if k in used}) > MAX_ARGS_BYTES:
                 outcomes.append(
-                    Outcome(r.key, Status.FAILED, error="merge values over SendGrid's 10,000-byte substitutions limit")
+                    Outcome(r.key, DeliveryState.FAILED, error="merge values over SendGrid's 10,000-byte substitutions limit")
                 )
             else:
                 sendable.append(r)
         if not sendable:
             return outcomes
         status, message_id, error = self._post(self.build_payload(batch, sendable))
-        if status is Status.SENT and self.sandbox_mode:
+        if status is DeliveryState.SENT and self.sandbox_mode:
             note = "SendGrid sandbox mode: the request was valid and nothing was delivered"
             if note not in self.stats.notes:
                 self.stats.notes.append(note)
-            outcomes.extend(Outcome(r.key, Status.FAILED, error=note) for r in sendable)
+            outcomes.extend(Outcome(r.key, DeliveryState.FAILED, error=note) for r in sendable)
         else:
             outcomes.extend(Outcome(r.key, status, message_id=message_id, error=error) for r in sendable)
         return outcomes
@@ -261,7 +263,7 @@ class SendGridTransport(Transport):
         wait = (reset - self._clock()) if reset is not None else self.backoff_base
         return min(max(wait, 0.05), self.max_rate_limit_wait)
 
-    def _post(self, payload: dict[str, Any]) -> tuple[Status, str | None, str | None]:
+    def _post(self, payload: dict[str, Any]) -> tuple[DeliveryState, str | None, str | None]:
         """POST with the retry policy above: (status, message id, error)."""
         from python_http_client.exceptions import HTTPError
 
@@ -285,16 +287,16 @@ class SendGridTransport(Transport):
                 if status == 429:
                     self.stats.rate_limited += 1
                     if rate_waits >= self.max_retries:
-                        return Status.FAILED, None, f"{PROVIDER} HTTP 429: still rate limited after {rate_waits} waits"
+                        return DeliveryState.FAILED, None, f"{PROVIDER} HTTP 429: still rate limited after {rate_waits} waits"
                     rate_waits += 1
                     self._sleep(self._rate_limit_wait(getattr(exc, "headers", None)))
                     continue
                 reason = f"{PROVIDER} HTTP {status}: {describe_errors(body)}"
                 if status < 500:
-                    return Status.FAILED, None, reason
+                    return DeliveryState.FAILED, None, reason
                 if not is_sendgrid_refusal(status, body):
                     return (
-                        Status.UNKNOWN,
+                        DeliveryState.UNKNOWN,
                         None,
                         f"{PROVIDER}: HTTP {status} from a gateway, not SendGrid's own refusal; "
                         "SendGrid may or may not have accepted the batch",
@@ -306,7 +308,7 @@ class SendGridTransport(Transport):
             except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as exc:
                 # The request went out and the answer did not come back.
                 return (
-                    Status.UNKNOWN,
+                    DeliveryState.UNKNOWN,
                     None,
                     f"{PROVIDER}: no answer after the request was sent ({exc.__class__.__name__}: {exc}); "
                     "SendGrid may or may not have accepted it",
@@ -315,10 +317,10 @@ class SendGridTransport(Transport):
                 status = int(response.status_code)
                 if status in (200, 202):
                     message_id = response.headers.get("X-Message-Id") if response.headers else None
-                    return Status.SENT, message_id, None
+                    return DeliveryState.SENT, message_id, None
                 raise TransportError("unexpected answer", provider=PROVIDER, status=status, body=_body_text(response.body))
             if attempt >= self.max_retries:
-                return Status.FAILED, None, f"{reason} (gave up after {attempt + 1} attempts)"
+                return DeliveryState.FAILED, None, f"{reason} (gave up after {attempt + 1} attempts)"
             self.stats.retries += 1
             self._sleep(self._backoff(attempt))
             attempt += 1

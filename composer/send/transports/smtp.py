@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -22,7 +20,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from composer.errors import ConfigError, TransportAuthError, TransportError
 from composer.identity import wire_address
 from composer.send.message import FactoryCache
-from composer.send.transports.base import Batch, Outcome, Status, Transport
+from composer.send.pacing import DomainThrottle
+from composer.send.transports import SmtpSettings
+from composer.send.transports.base import Batch, Outcome, Transport
+from composer.store.models import DeliveryState
 from composer.workspace import Workspace
 
 PROVIDER = "SMTP"
@@ -75,7 +76,7 @@ def parse_smtp_url(url: str) -> SmtpConfig:
 
 def smtp_config(workspace: Workspace) -> SmtpConfig:
     """The SMTP settings: the environment URL first, then `[smtp]` in bulletin.toml."""
-    settings = workspace.config.smtp
+    settings = workspace.transport_settings("smtp", SmtpSettings)
     rates = dict(settings.per_domain_rate) if settings else {}
     url = workspace.env.get(ENV_SMTP_URL)
     if url:
@@ -99,41 +100,6 @@ def smtp_config(workspace: Workspace) -> SmtpConfig:
         timeout=settings.timeout,
         per_domain_rate=rates,
     )
-
-
-class DomainThrottle:
-    """At most `rate` messages per second to each listed domain (and its subdomains)."""
-
-    def __init__(
-        self,
-        rates: dict[str, float],
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._rates = {d.lower().strip("."): r for d, r in rates.items() if r > 0}
-        self._next: dict[str, float] = {}
-        self._sleep = sleep
-        self._clock = clock
-
-    def domain_for(self, address: str) -> str | None:
-        domain = address.rpartition("@")[2].lower()
-        for listed in self._rates:
-            if domain == listed or domain.endswith("." + listed):
-                return listed
-        return None
-
-    def wait(self, address: str) -> None:
-        if not self._rates:
-            return
-        listed = self.domain_for(address)
-        if listed is None:
-            return
-        now = self._clock()
-        due = max(now, self._next.get(listed, now))
-        if due > now:
-            self._sleep(due - now)
-        self._next[listed] = due + 1.0 / self._rates[listed]
 
 
 class SmtpTransport(Transport):
@@ -208,7 +174,7 @@ class SmtpTransport(Transport):
         broken: str | None = None
         for recipient in batch.recipients:
             if broken is not None:
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=broken))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=broken))
                 continue
             address = wire_address(recipient.email)
             conn = self._conn or self._connect()
@@ -216,7 +182,7 @@ class SmtpTransport(Transport):
             if utf8 and not _offers_smtputf8(conn):
                 # MAIL/RCPT and the To: header carry a non-ASCII local part only where the
                 # server offers SMTPUTF8 (RFC 6531); smtplib would raise mid-batch.
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=NON_ASCII_ERROR))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=NON_ASCII_ERROR))
                 continue
             self.throttle.wait(address)
             data, message_id = factory.build(address, recipient.substitutions, recipient.headers)
@@ -225,11 +191,11 @@ class SmtpTransport(Transport):
                 _send_one(conn, sender, address, data, smtputf8=utf8)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()), (0, b""))
-                outcomes.append(Outcome(recipient.key, Status.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
             except smtplib.SMTPResponseException as exc:
                 # Refused at MAIL FROM or DATA with a reply code: not accepted.
                 outcomes.append(
-                    Outcome(recipient.key, Status.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
+                    Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
                 )
             except (smtplib.SMTPException, OSError) as exc:
                 self._conn = None
@@ -241,7 +207,7 @@ class SmtpTransport(Transport):
                 except TransportError as reconnect:
                     broken = f"not sent: {reconnect}"
             else:
-                outcomes.append(Outcome(recipient.key, Status.SENT, message_id=message_id))
+                outcomes.append(Outcome(recipient.key, DeliveryState.SENT, message_id=message_id))
         return outcomes
 
 
@@ -281,10 +247,10 @@ def _lost(key: int, exc: BaseException) -> Outcome:
     re-run) if the server never had the whole message, unknown if it had it and its
     answer was lost, since it may have queued the message."""
     if isinstance(exc, MessageNotHandedOver):
-        return Outcome(key, Status.FAILED, error=f"SMTP connection lost before the message was sent: {exc}")
+        return Outcome(key, DeliveryState.FAILED, error=f"SMTP connection lost before the message was sent: {exc}")
     return Outcome(
         key,
-        Status.UNKNOWN,
+        DeliveryState.UNKNOWN,
         error=f"SMTP connection lost after the message was sent, before the server answered ({exc.__class__.__name__}: {exc})",
     )
 

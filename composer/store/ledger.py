@@ -2,11 +2,13 @@
 
     pending → in_flight (batch id) → sent (message id) | failed (reason) | unknown
 
-A batch is committed as `in_flight` before it goes out and committed again with its
-answer. A row found `in_flight` when a send starts was left by a crash: nobody knows
-whether it went, so it becomes `unknown`, and `unknown` is sent again only when the
-operator asks (--retry-unknown). Updates are set-based (one UPDATE per batch and outcome)
-so that 100,000 recipients cost a few hundred statements, not 100,000 ORM objects.
+(`models.DeliveryState` spells the states.) A batch is committed as `in_flight` before it
+goes out and committed again with its answer. A row found `in_flight` when a send starts
+was left by a crash: nobody knows whether it went, so it becomes `unknown`, and `unknown`
+is sent again only when the operator asks (--retry-unknown), unless the webhook has since
+seen the message delivered, opened or clicked (`stamp`), which confirms it `sent`.
+Updates are set-based (one UPDATE per batch and outcome) so that 100,000 recipients cost
+a few hundred statements, not 100,000 ORM objects.
 """
 
 from __future__ import annotations
@@ -14,24 +16,48 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, bindparam, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
-from composer.send.transports.base import Outcome, Status
-from composer.store.models import Contact, Delivery, Suppression, utcnow
-from composer.store.suppressions import suppressed_hashes
+from composer.store import suppressions
+from composer.store.bulk import LOOKUP_CHUNK, WRITE_CHUNK, chunked, rowcount, table
+from composer.store.models import Contact, Delivery, DeliveryState, Suppression, utcnow
 
-PENDING, IN_FLIGHT, SENT, FAILED, UNKNOWN = "pending", "in_flight", "sent", "failed", "unknown"
+PENDING, IN_FLIGHT, SENT, FAILED, UNKNOWN = (
+    DeliveryState.PENDING,
+    DeliveryState.IN_FLIGHT,
+    DeliveryState.SENT,
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+)
 SUPPRESSED_ERROR = "suppressed after the campaign started; not sent"
 ERASED_ERROR = "contact erased; not sent"
 INTERRUPTED_ERROR = "interrupted while in flight (crash or kill); it may or may not have been sent"
+#: Rows that were or may have been sent.
+GONE_OUT = (SENT, IN_FLIGHT, UNKNOWN)
+#: The columns a provider's event stamps (the first time only; the state is not touched).
+STAMPS = ("delivered_at", "opened_at", "clicked_at")
 
-_T = cast(Table, Delivery.__table__)
-_S = cast(Table, Suppression.__table__)
-_C = cast(Table, Contact.__table__)
+_T = table(Delivery)
+_S = table(Suppression)
+_C = table(Contact)
+
+
+class Answer(Protocol):
+    """A transport's answer for one row (`send.transports.base.Outcome`)."""
+
+    @property
+    def key(self) -> int: ...
+    @property
+    def status(self) -> DeliveryState: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +73,7 @@ class WorkRow:
     organisation: str | None
 
 
-def sendable_states(retry_unknown: bool) -> tuple[str, ...]:
+def sendable_states(retry_unknown: bool) -> tuple[DeliveryState, ...]:
     """States a run picks up: never `sent`; `unknown` only when asked."""
     return (PENDING, FAILED, UNKNOWN) if retry_unknown else (PENDING, FAILED)
 
@@ -59,7 +85,7 @@ def recover_in_flight(session: Session, campaign_id: int) -> int:
         .where(_T.c.campaign_id == campaign_id, _T.c.state == IN_FLIGHT)
         .values(state=UNKNOWN, error=INTERRUPTED_ERROR, updated_at=utcnow())
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def confirm_from_events(session: Session, campaign_id: int) -> int:
@@ -72,7 +98,7 @@ def confirm_from_events(session: Session, campaign_id: int) -> int:
         .values(state=SENT, error=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def skip_unsendable(session: Session, campaign_id: int) -> int:
@@ -95,7 +121,7 @@ def skip_unsendable(session: Session, campaign_id: int) -> int:
             .values(state=FAILED, error=reason, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        total += rowcount(result)
     return total
 
 
@@ -145,11 +171,8 @@ def fail_suppressed_under_any_key(
     suppression's hash (under the key of the day it was made) can differ, so the SQL
     check in `next_rows` misses it. This checks every key's hash of each address; the
     rows found suppressed become failed and their ids are returned."""
-    owner: dict[str, int] = {}
-    for row in rows:
-        for digest in hasher.candidates(row.email):
-            owner[digest] = row.id
-    blocked = {owner[h] for h in suppressed_hashes(session, owner)}
+    held = suppressions.suppressed(session, hasher, {row.email for row in rows})
+    blocked = {row.id for row in rows if row.email in held}
     if blocked:
         session.execute(
             update(_T)
@@ -170,15 +193,15 @@ def claim(session: Session, ids: Sequence[int], batch_id: str, states: Sequence[
         .where(_T.c.id.in_(ids), _T.c.state.in_(states))
         .values(state=IN_FLIGHT, batch_id=batch_id, attempts=_T.c.attempts + 1, updated_at=utcnow())
     )
-    if int(result.rowcount or 0) == len(ids):  # type: ignore[attr-defined]
+    if rowcount(result) == len(ids):
         return set(ids)
     # Someone else took some of them: ours are the ones carrying our batch id.
     return set(session.scalars(select(_T.c.id).where(_T.c.batch_id == batch_id, _T.c.state == IN_FLIGHT)))
 
 
-def record(session: Session, batch_id: str, outcomes: Iterable[Outcome]) -> dict[str, int]:
+def record(session: Session, batch_id: str, outcomes: Iterable[Answer]) -> dict[str, int]:
     """Write a batch's answer. Returns counts by resulting state."""
-    groups: dict[tuple[Status, str | None, str | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[DeliveryState, str | None, str | None], list[int]] = defaultdict(list)
     for outcome in outcomes:
         groups[(outcome.status, outcome.message_id, outcome.error)].append(outcome.key)
     now = utcnow()
@@ -187,8 +210,7 @@ def record(session: Session, batch_id: str, outcomes: Iterable[Outcome]) -> dict
     if len(groups) <= 8:
         # SendGrid: one message id for the whole request, so one UPDATE per outcome kind.
         for (status, message_id, error), keys in groups.items():
-            for start in range(0, len(keys), 1000):
-                chunk = keys[start : start + 1000]
+            for chunk in chunked(keys):
                 session.execute(
                     update(_T)
                     .where(_T.c.id.in_(chunk), in_batch)
@@ -218,14 +240,16 @@ def record(session: Session, batch_id: str, outcomes: Iterable[Outcome]) -> dict
     return dict(counts)
 
 
-def release(session: Session, batch_id: str, *, state: str = PENDING, error: str | None = None) -> int:
+def release(
+    session: Session, batch_id: str, *, state: DeliveryState = PENDING, error: str | None = None
+) -> int:
     """Put a batch that is still in flight back (pending after an auth refusal, or unknown)."""
     result = session.execute(
         update(_T)
         .where(_T.c.batch_id == batch_id, _T.c.state == IN_FLIGHT)
         .values(state=state, error=error, updated_at=utcnow())
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def state_counts(session: Session, campaign_id: int) -> dict[str, int]:
@@ -280,3 +304,135 @@ def sendable_counts(session: Session, campaign_id: int, states: Sequence[str]) -
         .group_by(_T.c.segment)
     )
     return {segment: int(n) for segment, n in rows}
+
+
+def gone_out(session: Session, campaign_id: int) -> int:
+    """Rows that were or may have been sent (sent, in flight, unknown)."""
+    query = select(func.count()).select_from(_T)
+    return int(session.scalar(query.where(_T.c.campaign_id == campaign_id, _T.c.state.in_(GONE_OUT))) or 0)
+
+
+def known(session: Session, campaign_id: int) -> tuple[set[str], set[int]]:
+    """The address hashes and contact ids a campaign's ledger holds already."""
+    rows = session.execute(select(_T.c.email_hash, _T.c.contact_id).where(_T.c.campaign_id == campaign_id))
+    hashes: set[str] = set()
+    contacts: set[int] = set()
+    for email_hash, contact_id in rows:
+        hashes.add(email_hash)
+        if contact_id is not None:
+            contacts.add(contact_id)
+    return hashes, contacts
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A recipient joining a campaign's ledger."""
+
+    contact_id: int
+    email: str
+    email_hash: str
+    segment: str
+
+
+def add_pending(session: Session, campaign_id: int, rows: Sequence[NewRow]) -> int:
+    """A pending ledger row for each of `rows` (not yet in the campaign). Returns how many.
+
+    One executemany (SQLAlchemy Core), so 100,000 people are a few bulk statements, not
+    100,000 ORM objects.
+    """
+    now = utcnow()
+    params = [
+        {
+            "campaign_id": campaign_id,
+            "contact_id": r.contact_id,
+            "email": r.email,
+            "email_hash": r.email_hash,
+            "segment": r.segment,
+            "state": PENDING.value,
+            "attempts": 0,
+            "updated_at": now,
+        }
+        for r in rows
+    ]
+    for part in chunked(params, WRITE_CHUNK):
+        session.execute(insert(_T), list(part))
+    return len(params)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A provider's report that one campaign's message reached a person: it stamps
+    `column` (one of `STAMPS`) on the person's ledger row, the first time only."""
+
+    column: str
+    campaign_id: int
+    contact_id: int | None
+    email: str | None
+    at: datetime | None
+
+
+def stamp(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]) -> int:
+    """Stamp delivered/opened/clicked on the matching deliveries; the first time counts.
+
+    A delivery is found by campaign and contact (our custom_args), or by campaign and
+    address hash when the event carries no known contact. `state` stays as send left it
+    (`confirm_from_events` reads the stamps at the next send). One executemany UPDATE per
+    column stamps them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one
+    batch. Returns how many stamps were written.
+    """
+    by_contact, by_hash = _find_deliveries(session, hasher, sightings)
+    stamps: dict[str, list[dict[str, Any]]] = {}
+    for seen in sightings:
+        delivery_id = by_contact.get((seen.campaign_id, seen.contact_id))
+        if delivery_id is None and seen.email:
+            delivery_id = next(
+                (by_hash[k] for h in hasher.candidates(seen.email) if (k := (seen.campaign_id, h)) in by_hash),
+                None,
+            )
+        if delivery_id is not None:
+            stamps.setdefault(seen.column, []).append({"delivery_id": delivery_id, "at": seen.at or utcnow()})
+    connection = session.connection()
+    for column, params in stamps.items():
+        if column not in STAMPS:
+            raise ValueError(f"not a ledger stamp: {column!r}")
+        connection.execute(
+            update(_T)
+            .where(_T.c.id == bindparam("delivery_id"), _T.c[column].is_(None))
+            .values({column: bindparam("at")}),
+            params,
+        )
+    return sum(len(p) for p in stamps.values())
+
+
+def _find_deliveries(
+    session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]
+) -> tuple[dict[tuple[int, int | None], int], dict[tuple[int, str], int]]:
+    """The delivery ids the sightings name: by (campaign, contact) and by (campaign, hash).
+
+    Two indexed lookups rather than one with OR, which would scan the campaign.
+    """
+    by_hash: dict[tuple[int, str], int] = {}
+    by_contact: dict[tuple[int, int | None], int] = {}
+    columns = (_T.c.id, _T.c.campaign_id, _T.c.contact_id, _T.c.email_hash)
+    with_contact = [s for s in sightings if s.contact_id is not None]
+    for part in chunked(with_contact):
+        for found_id, campaign_id, contact_id, email_hash in session.execute(
+            select(*columns).where(
+                _T.c.contact_id.in_({s.contact_id for s in part}),
+                _T.c.campaign_id.in_({s.campaign_id for s in part}),
+            )
+        ):
+            by_hash[(campaign_id, email_hash)] = found_id
+            if contact_id is not None:
+                by_contact[(campaign_id, contact_id)] = found_id
+    by_address = [s for s in sightings if s.email and (s.campaign_id, s.contact_id) not in by_contact]
+    # Each sighting binds a campaign id and one hash per key held.
+    for part in chunked(by_address, LOOKUP_CHUNK // (1 + hasher.key_count)):
+        for found_id, campaign_id, _, email_hash in session.execute(
+            select(*columns).where(
+                _T.c.campaign_id.in_({s.campaign_id for s in part}),
+                _T.c.email_hash.in_({h for s in part if s.email for h in hasher.candidates(s.email)}),
+            )
+        ):
+            by_hash[(campaign_id, email_hash)] = found_id
+    return by_contact, by_hash
