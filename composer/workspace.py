@@ -75,6 +75,11 @@ class SendSettings(_Strict):
     transport: str = Field(default="outbox", description="A name in composer.send.transports.TRANSPORTS")
     batch_size: int = Field(default=1000, ge=1, le=1000)
     rate: float = Field(default=0, ge=0, description="Messages per second; 0 means no cap")
+    unknown_grace_minutes: float = Field(
+        default=15, ge=0,
+        description="--retry-unknown resends an unknown row only this long after its batch, "
+        "so that SendGrid's events (which settle it) have time to arrive",
+    )
 
     @field_validator("transport")
     @classmethod

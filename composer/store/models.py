@@ -141,13 +141,17 @@ class Campaign(Base):
 class DeliveryState(StrEnum):
     """Where one ledger row is; `composer.store.ledger` is the only code that moves it.
 
-        pending → in_flight (batch id) → sent (message id) | failed (reason) | unknown
+        pending → claimed (batch id) → in_flight → sent (message id) | failed (reason) | unknown
 
-    `unknown`: the request went out and no answer came back, so the person may or may
-    not have the email; it is sent again only when the operator asks (--retry-unknown).
+    `claimed`: taken into a batch by a running send, not yet handed to the transport (a
+    crash there puts it back to pending: it certainly did not go). `in_flight`: handed
+    over, answer awaited. `unknown`: it went out and no answer came back, so the person
+    may or may not have the email; it is sent again only when the operator asks
+    (--retry-unknown), and only if no provider event has since shown what happened.
     """
 
     PENDING = "pending"
+    CLAIMED = "claimed"
     IN_FLIGHT = "in_flight"
     SENT = "sent"
     FAILED = "failed"
