@@ -75,6 +75,11 @@ class SendSettings(_Strict):
     transport: str = Field(default="outbox", description="A name in composer.send.transports.TRANSPORTS")
     batch_size: int = Field(default=1000, ge=1, le=1000)
     rate: float = Field(default=0, ge=0, description="Messages per second; 0 means no cap")
+    unknown_grace_minutes: float = Field(
+        default=15, ge=0,
+        description="--retry-unknown resends an unknown row only this long after its batch, "
+        "so that SendGrid's events (which settle it) have time to arrive",
+    )
 
     @field_validator("transport")
     @classmethod
@@ -84,10 +89,20 @@ class SendSettings(_Strict):
         return value
 
 
+class TrackingSettings(_Strict):
+    """What the ESP may track. Off by default: a bulletin about protecting patient data
+    does not follow its readers. Sent on every request, so the account's defaults never
+    decide (SendGrid would otherwise rewrite every link and add a pixel)."""
+
+    opens: bool = Field(default=False, description="Let SendGrid add an open-tracking pixel")
+    clicks: bool = Field(default=False, description="Let SendGrid rewrite links through its click-tracking domain")
+
+
 class WorkspaceConfig(_Strict):
     bulletin: SenderSettings
     folders: FolderSettings = Field(default_factory=FolderSettings)
     send: SendSettings = Field(default_factory=SendSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
 
 @dataclass(frozen=True)

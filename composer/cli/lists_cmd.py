@@ -141,6 +141,16 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
             f"{_people(report.differing)} on the lists have different details in this file; "
             "run again with --update to apply them."
         )
+    if report.utf8_local_lines:
+        lines = ", ".join(str(n) for n in report.utf8_local_lines[:10])
+        more = ", …" if len(report.utf8_local_lines) > 10 else ""
+        console.print(
+            f"Warning: {len(report.utf8_local_lines)} address{'' if len(report.utf8_local_lines) == 1 else 'es'} with non-ASCII characters before "
+            f"the @ (line {lines}{more}). SendGrid accepts such addresses and then drops the message, "
+            "so a SendGrid send reports them failed; SMTP delivers them only through a server that "
+            "offers SMTPUTF8. Ask these people for another address if you can.",
+            markup=False,
+        )
     if report.rejects_file is not None:
         console.print(
             f"Wrote {_count(report.invalid, 'rejected row')} to {printable(report.rejects_file)}.", markup=False
@@ -330,6 +340,14 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
         f"{result.deliveries} deliveries and {result.events} events; erasure suppression "
         f"{result.suppression}."
     ))
+    if not result.on_disk:
+        click.echo(
+            "Warning: the database's write-ahead log could not be emptied (another program "
+            "kept reading the store for 10 seconds), so old copies of the erased rows may "
+            "still be in its files. Run 'bulletin lists forget' for the same address again "
+            "once 'bulletin serve' and other commands are quiet.",
+            err=True,
+        )
     sources = ", ".join(result.sources) if result.sources else "the spreadsheets they came from"
     click.echo(printable(
         f"The store keeps only a keyed hash. Delete the address from files outside it too: "

@@ -38,6 +38,8 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     click.echo(f"  Subject:   {printable(plan.subject)}")
     click.echo(f"  From:      {printable(plan.from_)}")
     click.echo(f"  Transport: {plan.transport}")
+    if plan.tracking:
+        click.echo(f"  Tracking:  {plan.tracking}")
     if plan.test_to:
         click.echo(f"  Test copy: one per segment to {printable(plan.test_to)} (not recorded in the ledger)")
     if plan.campaign_id is not None:
@@ -94,8 +96,20 @@ def print_summary(summary: SendSummary) -> None:
             f"Campaign #{summary.campaign_id} ({summary.key}): {_n(totals.get(State.SENT, 0))} of {_n(total)} sent"
             + "".join(f", {_n(totals[s])} {s}" for s in (State.PENDING, State.FAILED, State.UNKNOWN) if totals.get(s))
         )
-        if summary.confirmed:
-            click.echo(f"{_n(summary.confirmed)} unknown earlier were since reported delivered by SendGrid; now sent.")
+        if summary.confirmed or summary.confirmed_failed:
+            click.echo(
+                f"Settled from SendGrid's events: {_n(summary.confirmed)} unknown earlier were taken "
+                f"by SendGrid (now sent, not resent), {_n(summary.confirmed_failed)} bounced or were "
+                "dropped (now failed)."
+            )
+        if summary.held:
+            until = f" after {summary.held_until:%H:%M} UTC" if summary.held_until else " later"
+            click.secho(
+                f"{_n(summary.held)} unknown are from batches under the grace period and have no "
+                f"event yet; not resent now. Run the same command{until} to resend those still "
+                "without one.",
+                fg="yellow",
+            )
         if summary.recovered:
             click.secho(f"{_n(summary.recovered)} were in flight when an earlier send stopped; now unknown.", fg="yellow")
         if summary.skipped:
@@ -132,7 +146,14 @@ def print_summary(summary: SendSummary) -> None:
 )  # fmt: skip
 @click.option(
     "--retry-unknown", is_flag=True,
-    help="Also resend to people whose earlier send has an unknown outcome (some may get two copies).",
+    help="Also resend to people whose earlier send has an unknown outcome, after settling "
+    "every one that SendGrid's events report on; only those with no event, older than the "
+    "grace period, are sent again.",
+)  # fmt: skip
+@click.option(
+    "--unknown-grace", type=click.FloatRange(min=0), metavar="MINUTES",
+    help="With --retry-unknown: resend an unknown row only this many minutes after its batch, "
+    "so late events can settle it first. Default: [send] unknown_grace_minutes (15).",
 )  # fmt: skip
 @click.option(
     "--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
@@ -148,6 +169,7 @@ def send(
     dry_run: bool,
     test_to: str | None,
     retry_unknown: bool,
+    unknown_grace: float | None,
     rate: float | None,
 ) -> None:
     """Send BULLETIN to its segments, recording each recipient in the campaign ledger.
@@ -185,6 +207,7 @@ def send(
         dry_run=dry_run,
         test_to=test_to,
         retry_unknown=retry_unknown,
+        unknown_grace=unknown_grace,
         rate=rate,
         confirm=confirm,
         progress=RichProgress(),

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from composer.identity import normalize_email
+from composer.identity import addresses_in, normalize_email
 from composer.lists.base import Lists, check_address
 from composer.store import audit, suppressions
 from composer.store.bulk import rowcount
@@ -49,6 +49,7 @@ class ForgetResult:
     audit_entries_scrubbed: int
     suppression: str  # "created", "converted" or "already erased"
     sources: tuple[str, ...]
+    on_disk: bool = True  # the old versions of the rows are gone from the database files
 
 
 def _contact(session: Session, norm: str) -> Contact | None:
@@ -73,11 +74,19 @@ def _in_json(column: Any, norm: str) -> Any:
     return or_(*clauses)
 
 
-def _event_match(contact_id: int | None, hashes: list[str], norm: str) -> Any:
+def _ids_holding(session: Session, model: Any, norm: str) -> list[int]:
+    """Ids of the rows whose JSON `detail` holds the address itself: the text search
+    finds candidates, and only those whose parsed addresses include it count (so
+    forgetting ann@example.org leaves joann@example.org's rows alone)."""
+    candidates = session.execute(select(model.id, model.detail).where(_in_json(model.detail, norm)))
+    return [row_id for row_id, detail in candidates if norm in addresses_in(detail)]
+
+
+def _event_match(session: Session, contact_id: int | None, hashes: list[str], norm: str) -> Any:
     clauses: list[Any] = [
         Event.email_hash.in_(hashes),
         func.lower(Event.email) == norm,
-        _in_json(Event.detail, norm),
+        Event.id.in_(_ids_holding(session, Event, norm)),
     ]
     if contact_id is not None:
         clauses.append(Event.contact_id == contact_id)
@@ -113,7 +122,7 @@ def forget(lists: Lists, address: str) -> ForgetResult:
             session.execute(delete(Contact).where(Contact.id == contact_id))
 
         deliveries = _clear(session, Delivery, _delivery_match(contact_id, hashes, norm))
-        events = _clear(session, Event, _event_match(contact_id, hashes, norm))
+        events = _clear(session, Event, _event_match(session, contact_id, hashes, norm))
 
         state = suppressions.erase(session, lists.hasher, norm, command=command)
         if contact_id is not None:
@@ -132,7 +141,7 @@ def forget(lists: Lists, address: str) -> ForgetResult:
         # command line typed with the address in it, a detail written by mistake).
         scrubbed = rowcount(session.execute(
             update(AuditEntry)
-            .where(_in_json(AuditEntry.detail, norm))
+            .where(AuditEntry.id.in_(_ids_holding(session, AuditEntry, norm)))
             .values(detail={"scrubbed": "held the address of an erased person"})
             .execution_options(synchronize_session=False)
         ))
@@ -165,6 +174,7 @@ def forget(lists: Lists, address: str) -> ForgetResult:
         audit_entries_scrubbed=scrubbed,
         suppression=state,
         sources=sources,
+        on_disk=lists.store.flush_to_disk(),
     )
 
 
@@ -244,7 +254,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
                 "detail": e.detail or {},
             }
             for e in session.scalars(
-                select(Event).where(_event_match(contact_id, hashes, norm)).order_by(Event.id)
+                select(Event).where(_event_match(session, contact_id, hashes, norm)).order_by(Event.id)
             )
         ]
         audit_clauses: list[Any] = [AuditEntry.subject_hash.in_(hashes)]

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from composer.errors import InputError, Location
+from composer.identity import redact_file_name
 from composer.lists.base import Lists
 from composer.lists.query import contact_status
 from composer.lists.rows import FORMULA_STARTS
@@ -141,7 +142,7 @@ def export_contacts(
                 "segment": segment,
                 "rows": len(chosen),
                 "include_suppressed": include_suppressed,
-                "file": target.name,
+                "file": redact_file_name(target.name),
             },
         )
     return ExportResult(target, len(chosen), len(contacts) - len(chosen), segment)

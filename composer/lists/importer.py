@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, insert, literal, null, select, update
 
 from composer.errors import InputError, Location
+from composer.identity import needs_smtputf8, redact_file_name
 from composer.lists.base import Lists
 from composer.lists.csvread import DELIMITER_NAMES, REJECT_COLUMNS, CsvFile, read_csv
 from composer.lists.export import write_csv_temp
@@ -59,6 +60,9 @@ class ImportReport:
     dry_run: bool = False
     rejects_file: Path | None = None
     removed_stale_rejects: bool = False
+    # Lines whose address has non-ASCII characters before the @ (josé@…): imported, but
+    # SendGrid accepts and then drops such messages, and SMTP needs SMTPUTF8 for them.
+    utf8_local_lines: list[int] = field(default_factory=list)
 
     @property
     def invalid(self) -> int:
@@ -126,6 +130,7 @@ def import_file(
     report = _report(source, segment, dry_run)
     report.rows = parsed.total
     report.rejects = parsed.rejects
+    report.utf8_local_lines = [row.line for row in parsed.rows if needs_smtputf8(row.email)]
     if parsed.rejects and not skip_invalid:
         raise ImportRejected(report)
 
@@ -150,7 +155,7 @@ def import_file(
                     command=current_command(),
                     detail={
                         "segment": segment,
-                        "file": path.name,
+                        "file": redact_file_name(path.name),
                         "rows": report.rows,
                         **report.counts(),
                         "joined_segment": report.joined,
@@ -301,7 +306,7 @@ def _insert_many(
 
 def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFile) -> None:
     now = utcnow()
-    origin = source.path.name
+    origin = redact_file_name(source.path.name)
     contacts = cast(Table, Contact.__table__)
     members = cast(Table, SegmentMember.__table__)
 

@@ -143,14 +143,17 @@ class MessageFactory:
         """(message bytes with CRLF line ends, Message-ID) for one recipient."""
         list_unsubscribe = headers.get("List-Unsubscribe", "")
         extra = {k: v for k, v in headers.items() if k not in ("List-Unsubscribe", "List-Unsubscribe-Post")}
-        if extra or not (_is_ascii(to) and _is_ascii(list_unsubscribe)) or "\n" in to:
+        if extra or not _is_ascii(list_unsubscribe) or "\n" in to or "\r" in to:
             html = fill(self.render.html, substitutions)
             text = fill(self.render.text, substitutions)
             return self._slow(to, html, text, headers)
         msgid = self.message_id()
         values = {
             "msgid": msgid.encode() + _CRLF,
-            "to": to.encode() + _CRLF,
+            # `to` is the wire form (composer.identity.wire_address): ASCII, or a non-ASCII
+            # local part for an SMTPUTF8 server, written as UTF-8 (RFC 6532), never as
+            # RFC 2047 encoded-words, which RFC 2047 section 5 forbids inside an address.
+            "to": to.encode("utf-8") + _CRLF,
             "lu": fold_list_unsubscribe(list_unsubscribe).encode() + _CRLF,
             "text": self._text.render(substitutions),
             "html": self._html.render(substitutions),

@@ -48,6 +48,7 @@ class SendPlan:
     campaign_id: int | None
     retry_unknown: bool
     test_to: str | None = None
+    tracking: str = ""
     # Who the plan counted; the send freezes these rather than reading them again.
     audience: Audience | None = field(default=None, repr=False, compare=False)
 
@@ -62,6 +63,15 @@ class SendPlan:
     @property
     def already_sent(self) -> int:
         return sum(s.already_sent for s in self.segments)
+
+
+def tracking_summary(workspace: Workspace, transport: str) -> str:
+    """What the send lets the ESP track, in words for the summary."""
+    tracking = workspace.config.tracking
+    if transport != "sendgrid" or not (tracking.opens or tracking.clicks):
+        return "nothing (no open pixel, links go straight to their sites)"
+    tracked = [name for name, on in (("opens", tracking.opens), ("clicks", tracking.clicks)) if on]
+    return "SendGrid tracks " + " and ".join(tracked) + " ([tracking] in bulletin.toml)"
 
 
 def chosen_segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:
@@ -152,6 +162,7 @@ def plan_send(
             campaign_id=campaign.id if campaign is not None else None,
             retry_unknown=retry_unknown,
             test_to=test_to,
+            tracking=tracking_summary(workspace, name),
             audience=who,
         )
     finally:

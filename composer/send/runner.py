@@ -9,7 +9,6 @@ ledger before each batch goes out and again with its answer.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import signal
 import sys
@@ -20,11 +19,11 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from composer.compose.model import Composition
-from composer.errors import ChecksFailed, InputError, StoreError, TransportAuthError
+from composer.errors import ChecksFailed, StoreError, TransportAuthError
 from composer.identity import AddressHasher
 from composer.send.campaign import audience, freeze, open_campaign
 from composer.send.pacing import Pacer
@@ -32,9 +31,9 @@ from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_n
 from composer.send.prepare import RecipientPreparer
 from composer.send.transports import make_transport
 from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
-from composer.store import audit, ledger
+from composer.store import audit, lease, ledger
 from composer.store.db import Store, current_actor
-from composer.store.models import DeliveryState
+from composer.store.models import DeliveryState, utcnow
 from composer.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,10 @@ class SendSummary:
     failed: int = 0
     unknown: int = 0  # this run's batches whose outcome is not known
     recovered: int = 0  # rows left in flight by an earlier crash, now unknown
-    confirmed: int = 0  # unknown rows the webhook has since reported delivered: now sent
+    confirmed: int = 0  # unknown rows the provider's events show it took: now sent
+    confirmed_failed: int = 0  # unknown rows the provider reports bounced or dropped: now failed
+    held: int = 0  # unknown rows younger than the grace period: not resent this run
+    held_until: datetime | None = None  # when the youngest held row may be resent
     skipped: int = 0  # suppressed or erased after the campaign started
     added: int = 0  # recipients newly frozen into the campaign
     totals: dict[str, int] = field(default_factory=dict)  # the whole campaign, by state
@@ -88,31 +90,27 @@ class SendSummary:
 
 
 RETRY_UNKNOWN_HELP = (
-    "'unknown' means the request went out but no answer came back (a timeout or a crash), "
-    "so those people may or may not have the email. They are not sent again unless you run "
-    "the same command with --retry-unknown, which sends to them again and may give some a "
-    "second copy."
+    "'unknown' means the request went out but no answer came back (a timeout, a gateway "
+    "error or a crash), so those people may or may not have the email. They are not sent "
+    "again unless you run the same command with --retry-unknown, which first checks "
+    "SendGrid's events (anyone SendGrid reports on is settled, not resent) and then resends "
+    "only to those with no event once the grace period has passed."
 )
 
 
 @contextlib.contextmanager
-def campaign_lock(workspace: Workspace, key: str) -> Iterator[None]:
-    """One send per bulletin at a time on this machine; a second one is refused."""
-    folder = workspace.state_dir / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    path: Path = folder / f"send-{key}.lock"
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(
-                f"another 'bulletin send' of '{key}' is running on this machine; wait for it "
-                "to finish (its progress is in the ledger: bulletin campaigns)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def campaign_lease(store: Store, key: str) -> Iterator[lease.Heartbeat]:
+    """One send of a bulletin at a time, on any host sharing the store: the lease lives
+    in the database and is renewed while the send runs; a second sender is refused with
+    who holds it and since when, and a crashed holder's lease expires."""
+    name = f"send:{key}"
+    holder = lease.acquire(store, name, what=f"a send of '{key}'")
+    try:
+        with lease.Heartbeat(store, name, holder) as beat:
+            yield beat
+    finally:
+        with contextlib.suppress(StoreError):
+            lease.release(store, name, holder)
 
 
 def send_bulletin(
@@ -125,6 +123,7 @@ def send_bulletin(
     dry_run: bool = False,
     test_to: str | None = None,
     retry_unknown: bool = False,
+    unknown_grace: float | None = None,
     rate: float | None = None,
     confirm: Callable[[SendPlan], bool] | None = None,
     progress: Progress | None = None,
@@ -161,10 +160,11 @@ def send_bulletin(
         summary.transport = engine.describe()
         if test_to:
             return _send_tests(workspace, composition, chosen, engine, test_to, summary, store)
-        with campaign_lock(workspace, composition.key):
+        grace = workspace.config.send.unknown_grace_minutes if unknown_grace is None else unknown_grace
+        with campaign_lease(store, composition.key) as beat:
             return _send_campaign(
-                workspace, composition, chosen, engine, summary, store,
-                retry_unknown=retry_unknown, rate=rate, progress=progress,
+                workspace, composition, chosen, engine, summary, store, beat,
+                retry_unknown=retry_unknown, grace=timedelta(minutes=grace), rate=rate, progress=progress,
             )  # fmt: skip
     finally:
         if own_store:
@@ -230,13 +230,16 @@ def _send_campaign(
     engine: Transport,
     summary: SendSummary,
     store: Store,
+    beat: lease.Heartbeat,
     *,
     retry_unknown: bool,
+    grace: timedelta,
     rate: float | None,
     progress: Progress | None,
 ) -> SendSummary:
     hasher = AddressHasher(workspace.secret_keys())
     started = time.monotonic()
+    unknown_before = utcnow() - grace if retry_unknown else None
     with store.session() as session:
         # The plan's audience is reused: anyone suppressed since is still never sent,
         # because every batch is read with the suppressions of that moment.
@@ -245,11 +248,14 @@ def _send_campaign(
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
         summary.recovered = ledger.recover_in_flight(session, campaign_id)
-        summary.confirmed = ledger.confirm_from_events(session, campaign_id)
+        summary.confirmed, summary.confirmed_failed = ledger.reconcile_unknown(session, campaign_id)
+        if unknown_before is not None:
+            summary.held = ledger.held_unknown(session, campaign_id, unknown_before)
+            summary.held_until = utcnow() + grace if summary.held else None
         summary.added = freeze(session, campaign_id, who.candidates)
         summary.skipped = ledger.skip_unsendable(session, campaign_id)
         states = ledger.sendable_states(retry_unknown)
-        total = sum(ledger.sendable_counts(session, campaign_id, states).values())
+        total = sum(ledger.sendable_counts(session, campaign_id, states, unknown_before).values())
         audit.record(
             session,
             "send-start",
@@ -262,6 +268,8 @@ def _send_campaign(
                 "to_send": total,
                 "recovered_unknown": summary.recovered,
                 "retry_unknown": retry_unknown,
+                "unknown_settled_by_events": summary.confirmed + summary.confirmed_failed,
+                "unknown_held_for_events": summary.held,
             },
         )
     summary.campaign_id = campaign_id
@@ -277,7 +285,7 @@ def _send_campaign(
         progress = None
     if progress is not None:
         progress.start(total)
-    batches = _Batches(store, preparer, composition, segments, campaign_id, states, size, hasher)
+    batches = _Batches(store, preparer, composition, segments, campaign_id, states, size, hasher, unknown_before)
     try:
         depth = max(1, engine.max_in_flight)
         with (
@@ -295,6 +303,7 @@ def _send_campaign(
                 while True:
                     if stop_requested():
                         raise KeyboardInterrupt
+                    beat.check()  # the lease still ours, or stop before sending more
                     unsent = batches.next()
                     while in_flight and (len(in_flight) >= depth or unsent is None):
                         _settle(store, summary, progress, *in_flight[0])
@@ -303,15 +312,15 @@ def _send_campaign(
                         break
                     pacer.wait(len(unsent.recipients))
                     handing, unsent = unsent, None
-                    in_flight.append((pool.submit(engine.send, handing), handing))
+                    in_flight.append((pool.submit(_hand_over, store, engine, handing), handing))
                     handing = None
             except BaseException:
-                # A batch that never went out goes back to pending; one caught while being
-                # handed over may have gone, so it is unknown.
+                # A batch that never went out goes back to pending; of one caught while
+                # being handed over, what was handed over may have gone, so it is unknown.
                 batches.release_unsent(unsent.batch_id if unsent is not None else None)
                 if handing is not None and all(b is not handing for _, b in in_flight):
                     with store.session() as session:
-                        ledger.release(session, handing.batch_id, state=ledger.UNKNOWN, error=ledger.INTERRUPTED_ERROR)
+                        ledger.release_interrupted(session, handing.batch_id)
                 _settle_all(store, summary, progress, in_flight)
                 raise
     finally:
@@ -322,6 +331,14 @@ def _send_campaign(
         summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
         _finish(store, summary, campaign_id, engine.name)
     return summary
+
+
+def _hand_over(store: Store, engine: Transport, batch: Batch) -> list[Outcome]:
+    """In the sending thread: commit the batch as handed over, then send it. A crash
+    before the commit leaves it claimed, which the next run puts back to pending."""
+    with store.session() as session:
+        ledger.hand_over(session, batch.batch_id)
+    return engine.send(batch)
 
 
 def _settle_all(
@@ -379,7 +396,7 @@ def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
 
 
 class _Batches:
-    """Reads, claims (commits in flight) and prepares the campaign's batches in order."""
+    """Reads, claims (commits them claimed) and prepares the campaign's batches in order."""
 
     def __init__(
         self,
@@ -391,8 +408,10 @@ class _Batches:
         states: tuple[DeliveryState, ...],
         size: int,
         hasher: AddressHasher | None = None,
+        unknown_before: datetime | None = None,
     ) -> None:
         self.store = store
+        self.unknown_before = unknown_before
         self.hasher = hasher
         self.preparer = preparer
         self.composition = composition
@@ -409,7 +428,9 @@ class _Batches:
             batch_id = uuid.uuid4().hex
             self._claimed = batch_id  # before the claim commits, so a Ctrl-C cannot lose it
             with self.store.session() as session:
-                rows = ledger.next_rows(session, self.campaign_id, segment, self.states, self._after, self.size)
+                rows = ledger.next_rows(
+                    session, self.campaign_id, segment, self.states, self._after, self.size, self.unknown_before
+                )
                 if not rows:
                     self.segments.pop(0)
                     self._after = 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from composer.errors import StoreError
+from composer.identity import redact_addresses
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,6 +42,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: erasure must
+            # erase on disk too. Set here, not left to how the SQLite library was built.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
@@ -121,6 +125,26 @@ class Store:
         finally:
             session.close()
 
+    def flush_to_disk(self, *, timeout: float = 10.0) -> bool:
+        """After an erasure on SQLite, copy the write-ahead log into the database file and
+        empty the log (`wal_checkpoint(TRUNCATE)`), so that the erased rows' old versions
+        are nowhere on disk. Readers (a running `bulletin serve`) can make a checkpoint
+        stop short; it is retried until it completes or `timeout` passes. Returns whether
+        it completed (always True on PostgreSQL, which manages its own files)."""
+        if self.engine.dialect.name != "sqlite":
+            return True
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            with self.engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is not None and busy[0] == 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -143,13 +167,10 @@ def current_actor() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-_ADDRESS_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
-
-
 def current_command() -> str:
     """The command line as typed, for the audit log, with anything that looks like an
     address replaced: `lists suppress jane@example.org` must not put the address there."""
     argv = list(sys.argv)
     if argv:
         argv[0] = Path(argv[0]).name
-    return _ADDRESS_LIKE.sub("<address>", " ".join(argv))[:300]
+    return redact_addresses(" ".join(argv))[:300]

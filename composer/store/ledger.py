@@ -1,12 +1,15 @@
 """The ledger: one row per recipient per campaign, and the only code that moves its state.
 
-    pending → in_flight (batch id) → sent (message id) | failed (reason) | unknown
+    pending → claimed (batch id) → in_flight → sent (message id) | failed (reason) | unknown
 
-(`models.DeliveryState` spells the states.) A batch is committed as `in_flight` before it
-goes out and committed again with its answer. A row found `in_flight` when a send starts
-was left by a crash: nobody knows whether it went, so it becomes `unknown`, and `unknown`
-is sent again only when the operator asks (--retry-unknown), unless the webhook has since
-seen the message delivered, opened or clicked (`stamp`), which confirms it `sent`.
+(`models.DeliveryState` spells the states.) A batch is committed as `claimed` when a send
+takes it, as `in_flight` just before it is handed to the transport, and again with its
+answer. When a send starts, rows left `claimed` by a crash go back to `pending` (they
+never went), and rows left `in_flight` become `unknown` (nobody knows whether they went).
+`unknown` is sent again only when the operator asks (--retry-unknown), and first
+reconciled with the provider's events (`reconcile_unknown`): an event proving SendGrid
+took the message makes it `sent` (or `failed` for a bounce or drop), and only rows with
+no event, older than a grace period for late events, are resent.
 Updates are set-based (one UPDATE per batch and outcome) so that 100,000 recipients cost
 a few hundred statements, not 100,000 ORM objects.
 """
@@ -19,16 +22,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
 from composer.store import suppressions
 from composer.store.bulk import LOOKUP_CHUNK, WRITE_CHUNK, chunked, rowcount, table
-from composer.store.models import Contact, Delivery, DeliveryState, Suppression, utcnow
+from composer.store.models import Contact, Delivery, DeliveryState, Event, Suppression, utcnow
 
-PENDING, IN_FLIGHT, SENT, FAILED, UNKNOWN = (
+PENDING, CLAIMED, IN_FLIGHT, SENT, FAILED, UNKNOWN = (
     DeliveryState.PENDING,
+    DeliveryState.CLAIMED,
     DeliveryState.IN_FLIGHT,
     DeliveryState.SENT,
     DeliveryState.FAILED,
@@ -37,6 +41,12 @@ PENDING, IN_FLIGHT, SENT, FAILED, UNKNOWN = (
 SUPPRESSED_ERROR = "suppressed after the campaign started; not sent"
 ERASED_ERROR = "contact erased; not sent"
 INTERRUPTED_ERROR = "interrupted while in flight (crash or kill); it may or may not have been sent"
+#: Events that prove the provider took a message (so it must not be sent again)...
+TOOK_IT = ("processed", "delivered", "deferred", "opened", "clicked")
+#: ...and those that prove it took it and could not deliver it.
+COULD_NOT = ("bounced", "blocked", "dropped")
+#: A batch's rows that are this run's (claimed, or handed over and awaiting an answer).
+OURS = (CLAIMED, IN_FLIGHT)
 #: Rows that were or may have been sent.
 GONE_OUT = (SENT, IN_FLIGHT, UNKNOWN)
 #: The columns a provider's event stamps (the first time only; the state is not touched).
@@ -79,26 +89,70 @@ def sendable_states(retry_unknown: bool) -> tuple[DeliveryState, ...]:
 
 
 def recover_in_flight(session: Session, campaign_id: int) -> int:
-    """Rows left in flight by a crash become unknown. Returns how many."""
+    """Undo what a crashed send left: rows it had claimed but not handed over go back to
+    pending; rows it had handed over become unknown. Returns how many became unknown."""
+    now = utcnow()
+    session.execute(
+        update(_T)
+        .where(_T.c.campaign_id == campaign_id, _T.c.state == CLAIMED)
+        .values(state=PENDING, updated_at=now)
+    )
     result = session.execute(
         update(_T)
         .where(_T.c.campaign_id == campaign_id, _T.c.state == IN_FLIGHT)
-        .values(state=UNKNOWN, error=INTERRUPTED_ERROR, updated_at=utcnow())
+        .values(state=UNKNOWN, error=INTERRUPTED_ERROR, updated_at=now)
     )
     return rowcount(result)
 
 
-def confirm_from_events(session: Session, campaign_id: int) -> int:
-    """Unknown rows that the webhook has since reported delivered, opened or clicked did
-    go out: they become sent, so --retry-unknown never gives those people a second copy."""
-    seen = _T.c.delivered_at.is_not(None) | _T.c.opened_at.is_not(None) | _T.c.clicked_at.is_not(None)
-    result = session.execute(
+def reconcile_unknown(session: Session, campaign_id: int) -> tuple[int, int]:
+    """Unknown rows the provider has since reported on did go out: `sent` when an event
+    shows it took the message (processed, delivered, deferred, opened, clicked, or the
+    ledger's delivered/opened/clicked stamps), `failed` with the event's kind when it
+    bounced, was blocked or dropped. So --retry-unknown never gives those people a second
+    copy. Returns (made sent, made failed)."""
+    ev = table(Event)
+    stamped = _T.c.delivered_at.is_not(None) | _T.c.opened_at.is_not(None) | _T.c.clicked_at.is_not(None)
+
+    def reported(kinds: Sequence[str]) -> Any:
+        return exists().where(
+            ev.c.campaign_id == campaign_id,
+            ev.c.kind.in_(kinds),
+            (ev.c.contact_id == _T.c.contact_id) | (ev.c.email_hash == _T.c.email_hash),
+        )
+
+    now = utcnow()
+    unknown = and_(_T.c.campaign_id == campaign_id, _T.c.state == UNKNOWN)
+    failed = rowcount(session.execute(
         update(_T)
-        .where(_T.c.campaign_id == campaign_id, _T.c.state == UNKNOWN, seen)
-        .values(state=SENT, error=None, updated_at=utcnow())
+        .where(unknown, reported(COULD_NOT))
+        .values(state=FAILED, error="the provider reports it bounced, was blocked or dropped", updated_at=now)
         .execution_options(synchronize_session=False)
+    ))
+    sent = rowcount(session.execute(
+        update(_T)
+        .where(unknown, stamped | reported(TOOK_IT))
+        .values(state=SENT, error=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ))
+    return sent, failed
+
+
+def _state_is(state: str, unknown_before: datetime | None) -> Any:
+    """`state` = the given one; an unknown row only once it is older than the grace
+    period (`unknown_before`), since the provider's events may still arrive."""
+    clause = _T.c.state == state
+    if state == UNKNOWN and unknown_before is not None:
+        clause = and_(clause, _T.c.updated_at <= unknown_before)
+    return clause
+
+
+def held_unknown(session: Session, campaign_id: int, unknown_before: datetime) -> int:
+    """Unknown rows still within the grace period: not resent by this run."""
+    query = select(func.count()).select_from(_T).where(
+        _T.c.campaign_id == campaign_id, _T.c.state == UNKNOWN, _T.c.updated_at > unknown_before
     )
-    return rowcount(result)
+    return int(session.scalar(query) or 0)
 
 
 def skip_unsendable(session: Session, campaign_id: int) -> int:
@@ -132,6 +186,7 @@ def next_rows(
     states: Sequence[str],
     after_id: int,
     limit: int,
+    unknown_before: datetime | None = None,
 ) -> list[WorkRow]:
     """The next rows of one segment to send, by id after `after_id` (keyset paging).
 
@@ -150,7 +205,7 @@ def next_rows(
             .select_from(_T.join(_C, _C.c.id == _T.c.contact_id))
             .where(
                 _T.c.campaign_id == campaign_id,
-                _T.c.state == state,
+                _state_is(state, unknown_before),
                 _T.c.id > after_id,
                 _T.c.segment == segment,
                 _T.c.email.is_not(None),
@@ -184,19 +239,29 @@ def fail_suppressed_under_any_key(
 
 
 def claim(session: Session, ids: Sequence[int], batch_id: str, states: Sequence[str]) -> set[int]:
-    """Mark rows in flight for `batch_id`; returns the ids actually claimed (a concurrent
-    run may have taken some)."""
+    """Take rows into batch `batch_id` (claimed, not yet handed over); returns the ids
+    actually claimed (a concurrent run may have taken some)."""
     if not ids:
         return set()
     result = session.execute(
         update(_T)
         .where(_T.c.id.in_(ids), _T.c.state.in_(states))
-        .values(state=IN_FLIGHT, batch_id=batch_id, attempts=_T.c.attempts + 1, updated_at=utcnow())
+        .values(state=CLAIMED, batch_id=batch_id, attempts=_T.c.attempts + 1, updated_at=utcnow())
     )
     if rowcount(result) == len(ids):
         return set(ids)
     # Someone else took some of them: ours are the ones carrying our batch id.
-    return set(session.scalars(select(_T.c.id).where(_T.c.batch_id == batch_id, _T.c.state == IN_FLIGHT)))
+    return set(session.scalars(select(_T.c.id).where(_T.c.batch_id == batch_id, _T.c.state == CLAIMED)))
+
+
+def hand_over(session: Session, batch_id: str) -> int:
+    """The batch is about to go to the transport: from here on a crash makes it unknown."""
+    result = session.execute(
+        update(_T)
+        .where(_T.c.batch_id == batch_id, _T.c.state == CLAIMED)
+        .values(state=IN_FLIGHT, updated_at=utcnow())
+    )
+    return rowcount(result)
 
 
 def record(session: Session, batch_id: str, outcomes: Iterable[Answer]) -> dict[str, int]:
@@ -243,13 +308,27 @@ def record(session: Session, batch_id: str, outcomes: Iterable[Answer]) -> dict[
 def release(
     session: Session, batch_id: str, *, state: DeliveryState = PENDING, error: str | None = None
 ) -> int:
-    """Put a batch that is still in flight back (pending after an auth refusal, or unknown)."""
+    """Put a batch that is still ours back (pending after an auth refusal, or unknown)."""
     result = session.execute(
         update(_T)
-        .where(_T.c.batch_id == batch_id, _T.c.state == IN_FLIGHT)
+        .where(_T.c.batch_id == batch_id, _T.c.state.in_(OURS))
         .values(state=state, error=error, updated_at=utcnow())
     )
     return rowcount(result)
+
+
+def release_interrupted(session: Session, batch_id: str) -> None:
+    """A batch caught by an interrupt while being handed over: rows not yet handed over
+    go back to pending, rows handed over become unknown (they may have gone)."""
+    now = utcnow()
+    session.execute(
+        update(_T).where(_T.c.batch_id == batch_id, _T.c.state == CLAIMED).values(state=PENDING, updated_at=now)
+    )
+    session.execute(
+        update(_T)
+        .where(_T.c.batch_id == batch_id, _T.c.state == IN_FLIGHT)
+        .values(state=UNKNOWN, error=INTERRUPTED_ERROR, updated_at=now)
+    )
 
 
 def state_counts(session: Session, campaign_id: int) -> dict[str, int]:
@@ -289,14 +368,16 @@ def failures(session: Session, campaign_id: int, limit: int = 50) -> list[Failur
     return [Failure(*row) for row in rows]
 
 
-def sendable_counts(session: Session, campaign_id: int, states: Sequence[str]) -> dict[str, int]:
+def sendable_counts(
+    session: Session, campaign_id: int, states: Sequence[str], unknown_before: datetime | None = None
+) -> dict[str, int]:
     """Per segment, the rows a run would pick up (in one of `states`, not suppressed)."""
     suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)
     rows = session.execute(
         select(_T.c.segment, func.count())
         .where(
             _T.c.campaign_id == campaign_id,
-            _T.c.state.in_(states),
+            or_(*(_state_is(state, unknown_before) for state in states)),
             _T.c.email.is_not(None),
             _T.c.contact_id.is_not(None),
             ~suppressed,
@@ -376,7 +457,7 @@ def stamp(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]
 
     A delivery is found by campaign and contact (our custom_args), or by campaign and
     address hash when the event carries no known contact. `state` stays as send left it
-    (`confirm_from_events` reads the stamps at the next send). One executemany UPDATE per
+    (`reconcile_unknown` reads the stamps at the next send). One executemany UPDATE per
     column stamps them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one
     batch. Returns how many stamps were written.
     """

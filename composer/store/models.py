@@ -141,13 +141,17 @@ class Campaign(Base):
 class DeliveryState(StrEnum):
     """Where one ledger row is; `composer.store.ledger` is the only code that moves it.
 
-        pending → in_flight (batch id) → sent (message id) | failed (reason) | unknown
+        pending → claimed (batch id) → in_flight → sent (message id) | failed (reason) | unknown
 
-    `unknown`: the request went out and no answer came back, so the person may or may
-    not have the email; it is sent again only when the operator asks (--retry-unknown).
+    `claimed`: taken into a batch by a running send, not yet handed to the transport (a
+    crash there puts it back to pending: it certainly did not go). `in_flight`: handed
+    over, answer awaited. `unknown`: it went out and no answer came back, so the person
+    may or may not have the email; it is sent again only when the operator asks
+    (--retry-unknown), and only if no provider event has since shown what happened.
     """
 
     PENDING = "pending"
+    CLAIMED = "claimed"
     IN_FLIGHT = "in_flight"
     SENT = "sent"
     FAILED = "failed"
@@ -221,6 +225,7 @@ NOT_PERSONAL: dict[str, str] = {
     "audit_log.subject_hash": "a keyed hash, not reversible without the workspace key",
     "audit_log.detail": "never holds an address; erasure scrubs any entry that does",
     "campaigns.segments": "segment names",
+    "leases.name": "the name of a running job (a send of one bulletin), not of a person",
 }
 
 
@@ -232,3 +237,20 @@ def erased_values(model: type[Base]) -> dict[str, Any]:
         name: {} if isinstance(columns[name].type, JSON) and not columns[name].nullable else None
         for name in PERSONAL_COLUMNS[model.__tablename__]
     }
+
+
+class Lease(Base):
+    """A named job's single holder (a send of one campaign, a schedule runner, an inbox
+    reader), with the expiry that frees it when the holder stops renewing. See
+    composer.store.lease."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    holder_user: Mapped[str] = mapped_column(String(100))
+    holder_host: Mapped[str] = mapped_column(String(255))
+    holder_pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column()
+    heartbeat_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()

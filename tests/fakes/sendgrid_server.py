@@ -48,12 +48,17 @@ class Fault:
     """What to do instead of a normal answer.
 
     kind: "status" (answer `status`), "stall" (read the request, accept it, then answer
-    only after `stall` seconds), "drop" (close without reading or answering), or
-    "drop_after" (read and accept the request, then close without answering).
+    only after `stall` seconds), "drop" (close without reading or answering),
+    "drop_after" (read and accept the request, then close without answering), or
+    "accept_then_status" (accept the request, then answer `status`: a proxy in front of
+    SendGrid whose upstream took the request and whose answer was lost, as a 502/504).
+    `json_body` False answers the status with an HTML page instead of SendGrid's
+    `{"errors": [...]}` body, as a load balancer or proxy does.
     """
 
     kind: str = "status"
     status: int = 500
+    json_body: bool = True
     reset_in: float = 1.0  # for 429: X-RateLimit-Reset = now + reset_in
     stall: float = 5.0
     message: str | None = None  # for "status": the error message in the JSON body
@@ -213,6 +218,25 @@ def validate(payload: Any) -> list[dict[str, Any]]:
     asm = payload.get("asm")
     if asm is not None and (not isinstance(asm, dict) or not isinstance(asm.get("group_id"), int)):
         errors.append(_error("The asm group_id must be an integer.", "asm.group_id"))
+    errors.extend(_check_tracking(payload.get("tracking_settings")))
+    return errors
+
+
+def _check_tracking(settings: Any) -> list[dict[str, Any]]:
+    """tracking_settings: each setting an object whose `enable` (and `enable_text`) is a boolean."""
+    if settings is None:
+        return []
+    if not isinstance(settings, dict):
+        return [_error("The tracking_settings must be an object.", "tracking_settings")]
+    errors = []
+    for name, value in settings.items():
+        where = f"tracking_settings.{name}"
+        if name not in ("click_tracking", "open_tracking", "subscription_tracking", "ganalytics"):
+            errors.append(_error(f"Unknown tracking setting {name}.", where))
+        elif not isinstance(value, dict) or not all(
+            isinstance(value.get(k), bool) for k in ("enable", "enable_text") if k in value
+        ) or "enable" not in value:
+            errors.append(_error("The enable value must be a boolean.", f"{where}.enable"))
     return errors
 
 
@@ -239,6 +263,7 @@ class FakeSendGrid:
         self.render = render
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._processed: list[dict[str, Any]] = []
         self._fractions: list[tuple[float, Fault]] = []
         self.latency = 0.0  # seconds to wait before each answer, like a distant API
         self._rng = random.Random(seed)
@@ -309,6 +334,13 @@ class FakeSendGrid:
                 "rejected": sum(1 for r in self.requests if r.status == 400),
             }
 
+    def processed_events(self) -> list[dict[str, Any]]:
+        """The Event Webhook's `processed` event for every message SendGrid took, with its
+        custom_args as top-level keys, as SendGrid posts them: what the ledger's
+        reconciliation of `unknown` rows reads."""
+        with self._lock:
+            return list(self._processed)
+
     def duplicates(self) -> dict[str, int]:
         with self._lock:
             return {email: n for email, n in self.counts.items() if n > 1}
@@ -323,6 +355,12 @@ class FakeSendGrid:
                 subs = p.get("substitutions") or {}
                 for r in p["to"]:
                     self.counts[r["email"].lower()] += 1
+                    self._processed.append({
+                        "email": r["email"], "event": "processed", "timestamp": int(time.time()),
+                        "sg_event_id": secrets.token_urlsafe(16),
+                        "sg_message_id": f"{message_id}.filter-{len(self._processed)}",
+                        **(p.get("custom_args") or {}),
+                    })
                     if not self.keep_details:
                         continue
                     item = Accepted(
@@ -364,6 +402,19 @@ class FakeSendGrid:
                 self.end_headers()
                 self.wfile.write(data)
                 self.close_connection = True
+
+            def _answer_fault(self, fault: Fault, headers: dict[str, str]) -> None:
+                if not fault.json_body:
+                    page = f"<html><body><h1>{fault.status} Bad Gateway</h1></body></html>".encode()
+                    self.send_response(fault.status)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
+                message = fault.message or {401: "The provided authorization grant is invalid, expired, or revoked",
+                           403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
+                self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
 
             def _drop(self) -> None:
                 self.close_connection = True
@@ -409,9 +460,7 @@ class FakeSendGrid:
                             "X-RateLimit-Remaining": "0",
                             "X-RateLimit-Reset": f"{time.time() + fault.reset_in:.3f}",
                         }
-                    message = fault.message or {401: "The provided authorization grant is invalid, expired, or revoked",
-                               403: "access forbidden", 429: "too many requests"}.get(fault.status, "internal error")  # fmt: skip
-                    self._answer(fault.status, {"errors": [_error(message, None)]}, headers)
+                    self._answer_fault(fault, headers)
                     return
                 if not (self.headers.get("Content-Type") or "").startswith("application/json"):
                     fake._log(400, 0)
@@ -439,6 +488,10 @@ class FakeSendGrid:
                     self._answer(200)
                     return
                 fake._accept(payload, message_id)
+                if fault is not None and fault.kind == "accept_then_status":
+                    fake._log(f"accepted then {fault.status}", count)
+                    self._answer_fault(fault, {})
+                    return
                 if fault is not None and fault.kind == "drop_after":
                     fake._log("drop_after", count)
                     self._drop()

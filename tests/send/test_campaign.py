@@ -119,7 +119,11 @@ def test_in_flight_rows_from_a_crash_become_unknown_and_wait_for_retry_unknown(s
     assert summary.recovered == 1 and summary.attempted == 0 and summary.unknown_total == 1
     assert ledger_rows(store_workspace)[0]["state"] == "unknown"
     assert "may or may not have been sent" in ledger_rows(store_workspace)[0]["error"]
-    retried = send_bulletin(store_workspace, make_composition(), ["lmc"], transport="outbox", retry_unknown=True)
+    held = send_bulletin(store_workspace, make_composition(), ["lmc"], transport="outbox", retry_unknown=True)
+    assert held.held == 1 and held.attempted == 0  # within the grace period for late events
+    retried = send_bulletin(
+        store_workspace, make_composition(), ["lmc"], transport="outbox", retry_unknown=True, unknown_grace=0
+    )
     assert retried.sent == 1 and retried.totals == {"sent": 1}
 
 
@@ -132,7 +136,9 @@ def test_unknown_rows_reported_delivered_by_the_webhook_are_not_resent(store_wor
         # SendGrid's webhook later says ann's copy was delivered (composer.web.ingest).
         s.execute(update(Delivery).where(Delivery.email == "ann@example.org").values(delivered_at=utcnow()))
     store.close()
-    retried = send_bulletin(store_workspace, make_composition(), ["practice"], transport="outbox", retry_unknown=True)
+    retried = send_bulletin(
+        store_workspace, make_composition(), ["practice"], transport="outbox", retry_unknown=True, unknown_grace=0
+    )
     assert retried.confirmed == 1
     assert retried.sent == 1  # only bob, whose outcome nobody knows, is sent again
     assert retried.totals == {"sent": 2}

@@ -185,6 +185,33 @@ def test_5xx_past_the_retry_budget_marks_the_batch_failed_and_a_rerun_sends_it(
     assert sorted(fake_sendgrid.counts.values()) == [1, 1, 1]
 
 
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_after_the_request_was_taken_is_unknown_and_not_retried(
+    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid, status: int
+) -> None:
+    add_contacts(sg_workspace, people(3))
+    fake_sendgrid.fail_next(1, kind="accept_then_status", status=status, json_body=False)
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert (summary.sent, summary.unknown) == (0, 3)
+    assert f"HTTP {status} from a gateway" in summary.errors[0]
+    assert sorted(fake_sendgrid.counts.values()) == [1, 1, 1]  # each took one copy, no more
+    assert fake_sendgrid.stats()["requests"] == 1
+
+
+def test_a_5xx_without_sendgrids_error_body_is_unknown(sg_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    add_contacts(sg_workspace, people(2))
+    fake_sendgrid.fail_next(1, status=500, json_body=False)
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert summary.unknown == 2 and fake_sendgrid.stats()["requests"] == 1
+
+
+def test_a_502_is_unknown_even_with_a_json_body(sg_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
+    add_contacts(sg_workspace, people(2))
+    fake_sendgrid.fail_next(1, status=502)
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert summary.unknown == 2
+
+
 def test_connection_refused_is_retried_then_failed(sg_workspace: Workspace) -> None:
     add_contacts(sg_workspace, people(2))
     waits: list[float] = []
@@ -205,7 +232,9 @@ def test_timeout_after_sending_is_unknown_and_not_resent_without_retry_unknown(
     again = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
     assert again.attempted == 0 and again.unknown_total == 2
     assert sorted(fake_sendgrid.counts.values()) == [1, 1]
-    retried = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid), retry_unknown=True)
+    retried = send_bulletin(
+        sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid), retry_unknown=True, unknown_grace=0
+    )
     assert retried.sent == 2 and retried.totals == {"sent": 2}
 
 
@@ -281,3 +310,37 @@ def test_payload_has_asm_group_reply_to_and_text_before_html(fake_sendgrid: Fake
     assert payload["reply_to"] == {"email": "info.gpc@bulletin.example"}
     assert payload["personalizations"][0]["custom_args"] == {"campaign_id": "7", "contact_id": "9"}
     assert "mail_settings" not in payload
+    # explicit on every request, so the account's defaults never rewrite links or add a pixel
+    assert payload["tracking_settings"] == {
+        "click_tracking": {"enable": False, "enable_text": False},
+        "open_tracking": {"enable": False},
+        "subscription_tracking": {"enable": False},
+    }
+
+
+def test_tracking_follows_the_workspace_setting(sg_workspace: Workspace) -> None:
+    import dataclasses
+
+    config = sg_workspace.config.model_copy(update={"tracking": sg_workspace.config.tracking.model_copy(update={"clicks": True})})
+    sg = SendGridTransport.from_workspace(dataclasses.replace(sg_workspace, config=config))
+    batch = Batch(7, "k", "b", render_for("lmc"), [PreparedRecipient(1, "a@example.org", 9, {}, {})])
+    settings = sg.build_payload(batch, list(batch.recipients))["tracking_settings"]
+    assert settings["click_tracking"] == {"enable": True, "enable_text": True}
+    assert settings["open_tracking"] == {"enable": False} and settings["subscription_tracking"] == {"enable": False}
+    from composer.send.plan import tracking_summary
+
+    assert tracking_summary(dataclasses.replace(sg_workspace, config=config), "sendgrid").startswith("SendGrid tracks clicks")
+    assert tracking_summary(sg_workspace, "sendgrid").startswith("nothing")
+
+
+def test_an_idn_domain_goes_as_punycode_and_a_non_ascii_local_part_fails_alone(
+    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid
+) -> None:
+    add_contacts(sg_workspace, [
+        {"email": "ann@bücher.example", "segments": ["lmc"]},
+        {"email": "josé@example.org", "segments": ["lmc"]},
+    ])
+    summary = send_bulletin(sg_workspace, make_composition(), ["lmc"], transport=transport(fake_sendgrid))
+    assert (summary.sent, summary.failed) == (1, 1)
+    assert set(fake_sendgrid.counts) == {"ann@xn--bcher-kva.example"}
+    assert "SendGrid accepts such addresses and then drops" in summary.errors[0]

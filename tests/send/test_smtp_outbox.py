@@ -80,18 +80,6 @@ def test_smtp_sends_each_recipient_one_message_with_headers_and_merge_fields(
     assert len(set(message_ids)) == 5 and all(m.startswith("<") for m in message_ids)
 
 
-def test_smtp_non_ascii_address_fails_alone_and_the_rest_go(workspace: Workspace, smtp_sink: SmtpSink) -> None:
-    # email-validator accepts an internationalized address (josé@...); SMTP needs SMTPUTF8 for it.
-    people_ = ["a@example.org", "jos\u00e9@example.org", "b@example.org"]
-    add_contacts(workspace, [{"email": e, "segments": ["lmc"]} for e in people_])
-    ws = with_env(workspace, BULLETIN_SMTP_URL=smtp_sink.url)
-    summary = send_bulletin(ws, make_composition(), ["lmc"], transport="smtp")
-    assert (summary.sent, summary.failed, summary.unknown) == (2, 1, 0)
-    assert sorted(r for _, rcpts, _ in smtp_sink.messages for r in rcpts) == ["a@example.org", "b@example.org"]
-    states = {r["email"]: (r["state"], r["error"] or "") for r in ledger_rows(ws)}
-    assert states["jos\u00e9@example.org"][0] == "failed" and "SMTPUTF8" in states["jos\u00e9@example.org"][1]
-
-
 def test_smtp_refused_recipient_is_failed_with_the_reply(workspace: Workspace, smtp_sink: SmtpSink) -> None:
     add_contacts(workspace, people(3))
     smtp_sink.refuse.add("gp1@example.org")

@@ -6,9 +6,11 @@ written to a temporary name and renamed into place, so a crash never leaves half
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
+from composer.identity import wire_address
 from composer.send.message import FactoryCache
 from composer.send.transports.base import Batch, Outcome, Transport
 from composer.store.models import DeliveryState
@@ -39,17 +41,33 @@ class OutboxTransport(Transport):
         self.stats.requests += 1
         outcomes: list[Outcome] = []
         for recipient in batch.recipients:
-            data, message_id = factory.build(recipient.email, recipient.substitutions, recipient.headers)
+            data, message_id = factory.build(wire_address(recipient.email), recipient.substitutions, recipient.headers)
             if batch.campaign_id:
                 name = f"{batch.render.segment}-{recipient.key:08d}.eml"
             else:
                 name = f"test-{batch.render.segment}-{batch.batch_id}.eml"
-            target = folder / name
-            tmp = folder / f".{name}.tmp"
-            # Each file is one person's copy (their address, name and unsubscribe link).
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            tmp.replace(target)
+            try:
+                _write_private(folder, name, data)
+            except OSError as exc:
+                # This file alone failed; the ones already written stay sent.
+                reason = f"could not write {folder / name}: {exc.strerror or exc.__class__.__name__}"
+                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=reason))
+                continue
             outcomes.append(Outcome(recipient.key, DeliveryState.SENT, message_id=message_id))
         return outcomes
+
+
+def _write_private(folder: Path, name: str, data: bytes) -> None:
+    """Write one person's copy (their address, name and unsubscribe link), readable by the
+    owner only, through a temporary file renamed into place."""
+    target = folder / name
+    tmp = folder / f".{name}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        tmp.replace(target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

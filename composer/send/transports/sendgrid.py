@@ -12,11 +12,15 @@ What an answer means for the ledger:
 - 401/403: `TransportAuthError`; the run stops and nothing in the batch is marked sent.
 - 429: wait until `X-RateLimit-Reset` (SendGrid sends no Retry-After), a bounded number
   of times.
-- 5xx, a refused connection, or a timeout while connecting or sending the request:
-  nothing can have been accepted, so retry with exponential backoff and jitter, bounded,
-  then mark the batch failed.
-- A timeout or a dropped connection after the whole request was sent: SendGrid may have
-  accepted it, so the batch is `unknown` and is not resent without --retry-unknown.
+- A 500 or 503 with SendGrid's own `{"errors": [...]}` body, a refused connection, or a
+  failure while connecting or sending the request: SendGrid refused it or never had it
+  whole, so retry with exponential backoff and jitter, bounded, then mark the batch failed.
+- An answer that does not prove SendGrid refused the batch: 502 or 504 (a proxy or load
+  balancer whose upstream may have taken the request), any 5xx without SendGrid's JSON
+  error body, or a timeout or dropped connection after the whole request was sent.
+  SendGrid may have accepted it, so the batch is `unknown`: never retried on its own
+  (that gave people two copies), and resent only by --retry-unknown once the webhook's
+  events have been checked.
 - 400 and other 4xx: failed, with SendGrid's `errors[].message` and `field`.
 """
 
@@ -32,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
+from composer.identity import needs_smtputf8, wire_address
 from composer.send.transports import SendGridSettings
 from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
 from composer.store.models import DeliveryState
@@ -43,6 +48,10 @@ ENV_API_KEY = "SENDGRID_API_KEY"
 ENV_API_HOST = "BULLETIN_SENDGRID_API_HOST"
 MAX_PERSONALIZATIONS = 1000  # and 1000 recipients in all, per request
 MAX_ARGS_BYTES = 10_000  # substitutions and custom_args, each, per personalization
+NON_ASCII_LOCAL_PART = (
+    "not sent: the part of the address before the @ has non-ASCII characters; SendGrid "
+    "accepts such addresses and then drops the message, so it is not handed over"
+)
 _TOKEN = re.compile(r"%%BT\.[a-z_]+\.[ht]%%")
 
 
@@ -69,6 +78,19 @@ def describe_errors(body: str) -> str:
     return "; ".join(parts) or body.strip()[:500]
 
 
+def is_sendgrid_refusal(status: int, body: str) -> bool:
+    """Whether a 5xx answer is SendGrid's own refusal (its JSON error body), which proves
+    the batch was not accepted. 502 and 504 come from a gateway that may have passed the
+    request on, so they prove nothing, whatever their body."""
+    if status in (502, 504):
+        return False
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(errors, list) and bool(errors)
+
+
 def _json_size(mapping: dict[str, str]) -> int:
     """Bytes of `mapping` as compact JSON; a cheap upper bound first, exact only near the limit."""
     rough = 2 + sum(len(k) + 2 * len(v.encode("utf-8")) + 8 for k, v in mapping.items())
@@ -93,6 +115,8 @@ class SendGridTransport(Transport):
         max_retries: int = 5,
         asm_group_id: int | None = None,
         sandbox_mode: bool = False,
+        track_opens: bool = False,
+        track_clicks: bool = False,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         max_rate_limit_wait: float = 120.0,
@@ -111,6 +135,8 @@ class SendGridTransport(Transport):
         self.max_retries = max_retries
         self.asm_group_id = asm_group_id
         self.sandbox_mode = sandbox_mode
+        self.track_opens = track_opens
+        self.track_clicks = track_clicks
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_rate_limit_wait = max_rate_limit_wait
@@ -128,6 +154,8 @@ class SendGridTransport(Transport):
             "max_retries": settings.max_retries,
             "asm_group_id": settings.asm_group_id,
             "sandbox_mode": settings.sandbox_mode,
+            "track_opens": workspace.config.tracking.opens,
+            "track_clicks": workspace.config.tracking.clicks,
         }
         options.update(overrides)
         return cls(workspace.env.get(ENV_API_KEY, ""), **options)
@@ -147,7 +175,7 @@ class SendGridTransport(Transport):
         payload: dict[str, Any] = {
             "personalizations": [
                 {
-                    "to": [{"email": r.email}],
+                    "to": [{"email": wire_address(r.email)}],
                     "substitutions": {k: v for k, v in r.substitutions.items() if k in used},
                     "headers": r.headers,
                     "custom_args": {"campaign_id": campaign, "contact_id": str(r.contact_id)},
@@ -162,6 +190,7 @@ class SendGridTransport(Transport):
                 {"type": "text/html", "value": batch.render.html},
             ],
         }
+        payload["tracking_settings"] = self.tracking_settings()
         if envelope.reply_to:
             payload["reply_to"] = {"email": envelope.reply_to}
         if envelope.list_id:
@@ -171,6 +200,16 @@ class SendGridTransport(Transport):
         if self.sandbox_mode:
             payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
         return payload
+
+    def tracking_settings(self) -> dict[str, Any]:
+        """Explicit on every request: otherwise the account's defaults decide whether
+        links are rewritten and a pixel added. Subscription tracking is always off: every
+        message carries our own unsubscribe link and List-Unsubscribe headers."""
+        return {
+            "click_tracking": {"enable": self.track_clicks, "enable_text": self.track_clicks},
+            "open_tracking": {"enable": self.track_opens},
+            "subscription_tracking": {"enable": False},
+        }
 
     def _used_tokens(self, batch: Batch) -> frozenset[str]:
         """The merge tokens this segment's email contains: only those need substitutions,
@@ -189,7 +228,9 @@ class SendGridTransport(Transport):
         sendable: list[PreparedRecipient] = []
         used = self._used_tokens(batch)
         for r in batch.recipients:
-            if _json_size({k: v for k, v in r.substitutions.items() if k in used}) > MAX_ARGS_BYTES:
+            if needs_smtputf8(r.email):
+                outcomes.append(Outcome(r.key, DeliveryState.FAILED, error=NON_ASCII_LOCAL_PART))
+            elif _json_size({k: v for k, v in r.substitutions.items() if k in used}) > MAX_ARGS_BYTES:
                 outcomes.append(
                     Outcome(r.key, DeliveryState.FAILED, error="merge values over SendGrid's 10,000-byte substitutions limit")
                 )
@@ -253,6 +294,13 @@ class SendGridTransport(Transport):
                 reason = f"{PROVIDER} HTTP {status}: {describe_errors(body)}"
                 if status < 500:
                     return DeliveryState.FAILED, None, reason
+                if not is_sendgrid_refusal(status, body):
+                    return (
+                        DeliveryState.UNKNOWN,
+                        None,
+                        f"{PROVIDER}: HTTP {status} from a gateway, not SendGrid's own refusal; "
+                        "SendGrid may or may not have accepted the batch",
+                    )
             except urllib.error.URLError as exc:
                 # urllib wraps only errors raised while connecting and sending the request:
                 # SendGrid cannot have accepted a request it did not receive whole.

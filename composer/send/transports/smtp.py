@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
+from composer.identity import wire_address
 from composer.send.message import FactoryCache
 from composer.send.pacing import DomainThrottle
 from composer.send.transports import SmtpSettings
@@ -175,17 +176,19 @@ class SmtpTransport(Transport):
             if broken is not None:
                 outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=broken))
                 continue
-            if not recipient.email.isascii():
-                # MAIL/RCPT are ASCII unless both ends speak SMTPUTF8 (RFC 6531), which this
-                # client does not; smtplib would raise mid-batch and leave the batch unknown.
+            address = wire_address(recipient.email)
+            conn = self._conn or self._connect()
+            utf8 = not address.isascii()
+            if utf8 and not _offers_smtputf8(conn):
+                # MAIL/RCPT and the To: header carry a non-ASCII local part only where the
+                # server offers SMTPUTF8 (RFC 6531); smtplib would raise mid-batch.
                 outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=NON_ASCII_ERROR))
                 continue
-            self.throttle.wait(recipient.email)
-            data, message_id = factory.build(recipient.email, recipient.substitutions, recipient.headers)
-            conn = self._conn or self._connect()
+            self.throttle.wait(address)
+            data, message_id = factory.build(address, recipient.substitutions, recipient.headers)
             self.stats.requests += 1
             try:
-                _send_one(conn, sender, recipient.email, data)
+                _send_one(conn, sender, address, data, smtputf8=utf8)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()), (0, b""))
                 outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
@@ -195,15 +198,8 @@ class SmtpTransport(Transport):
                     Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
                 )
             except (smtplib.SMTPException, OSError) as exc:
-                # The connection broke mid-transaction: the server may have queued it.
                 self._conn = None
-                outcomes.append(
-                    Outcome(
-                        recipient.key,
-                        DeliveryState.UNKNOWN,
-                        error=f"SMTP connection lost while sending ({exc.__class__.__name__}: {exc})",
-                    )
-                )
+                outcomes.append(_lost(recipient.key, exc))
                 try:
                     self._connect()
                 except TransportAuthError:
@@ -236,30 +232,74 @@ def _login(conn: smtplib.SMTP, username: str, password: str) -> None:
 
 
 NON_ASCII_ERROR = (
-    "not sent: the address has non-ASCII characters, which SMTP carries only with SMTPUTF8 "
-    "(RFC 6531), not supported here"
+    "not sent: the part of the address before the @ has non-ASCII characters, which SMTP "
+    "carries only when the server offers SMTPUTF8 (RFC 6531), and this server does not"
 )
 
 
-def _send_one(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+class MessageNotHandedOver(smtplib.SMTPException):
+    """The connection broke before the server had the whole message (before the final
+    `.` of DATA went out): it cannot have accepted it."""
+
+
+def _lost(key: int, exc: BaseException) -> Outcome:
+    """The outcome of a connection that broke mid-transaction: failed (and sent again by a
+    re-run) if the server never had the whole message, unknown if it had it and its
+    answer was lost, since it may have queued the message."""
+    if isinstance(exc, MessageNotHandedOver):
+        return Outcome(key, DeliveryState.FAILED, error=f"SMTP connection lost before the message was sent: {exc}")
+    return Outcome(
+        key,
+        DeliveryState.UNKNOWN,
+        error=f"SMTP connection lost after the message was sent, before the server answered ({exc.__class__.__name__}: {exc})",
+    )
+
+
+def _offers_smtputf8(conn: smtplib.SMTP) -> bool:
+    conn.ehlo_or_helo_if_needed()
+    return bool(conn.has_extn("smtputf8"))
+
+
+def _send_one(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> None:
     """One SMTP transaction (MAIL, RCPT, DATA), raising smtplib's exceptions as `sendmail`
-    does.
+    does, and `MessageNotHandedOver` when the connection breaks before the message's end.
 
     When the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write and
     their three replies are read after: two round trips per message instead of four.
     `data` has CRLF line ends, so dot-stuffing (RFC 5321 4.5.2) is one replace; smtplib's
     multiline regex for it costs more than the rest of the transaction.
     """
+    try:
+        _envelope(conn, sender, recipient, smtputf8=smtputf8)
+        body = data.replace(b"\r\n.", b"\r\n..")
+        if body.startswith(b"."):
+            body = b"." + body
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        conn.send(body + b".\r\n")
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+        raise  # the server's own refusal, with its reply
+    except OSError as exc:  # smtplib's other errors are OSErrors too
+        raise MessageNotHandedOver(f"{exc.__class__.__name__}: {exc}") from exc
+    code, reply = conn.getreply()
+    if code != 250:
+        _reset(conn)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _envelope(conn: smtplib.SMTP, sender: str, recipient: str, *, smtputf8: bool) -> None:
+    """MAIL FROM, RCPT TO and DATA, up to the server's 354 (or the refusal's exception)."""
     conn.ehlo_or_helo_if_needed()
+    option = " SMTPUTF8" if smtputf8 else ""
     if conn.has_extn("pipelining"):
         conn.send(
-            f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
+            f"MAIL FROM:{smtplib.quoteaddr(sender)}{option}\r\n"
             f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
-            "DATA\r\n"
+            "DATA\r\n".encode()
         )
         replies = [conn.getreply() for _ in range(3)]
     else:
-        replies = [conn.mail(sender)]
+        replies = [conn.mail(sender, ["SMTPUTF8"] if smtputf8 else [])]
         if replies[0][0] == 250:
             replies.append(conn.rcpt(recipient))
             if replies[1][0] in (250, 251):
@@ -276,16 +316,6 @@ def _send_one(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> N
     if data_code != 354:
         _abandon(conn, replies)
         raise smtplib.SMTPDataError(data_code, data_reply)
-    body = data.replace(b"\r\n.", b"\r\n..")
-    if body.startswith(b"."):
-        body = b"." + body
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    conn.send(body + b".\r\n")
-    code, reply = conn.getreply()
-    if code != 250:
-        _reset(conn)
-        raise smtplib.SMTPDataError(code, reply)
 
 
 def _abandon(conn: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
