@@ -33,7 +33,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     """Wait until `bulletin serve` at `base` answers /healthz with 200."""
     import httpx
 
