@@ -37,7 +37,7 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     click.echo(f"  From:      {plan.from_}")
     click.echo(f"  Transport: {plan.transport}")
     if plan.test_to:
-        click.echo(f"  Test copy: one per segment to {plan.test_to} (not recorded in the ledger)")
+        click.echo(f"  Test copy: one of each copy below to {plan.test_to} (not recorded in the ledger)")
     if plan.campaign_id is not None:
         click.echo(
             f"  Campaign:  #{plan.campaign_id} (resuming: {_n(plan.already_sent)} already sent"
@@ -50,12 +50,19 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
         if seg.suppressed:
             notes.append(f"{_n(seg.suppressed)} suppressed")
         if seg.in_earlier_segment:
-            notes.append(f"{_n(seg.in_earlier_segment)} already in an earlier segment")
+            notes.append(f"{_n(seg.in_earlier_segment)} counted in an earlier segment")
         extra = f" ({', '.join(notes)})" if notes else ""
         click.echo(
             f"    {seg.segment:<12} {_n(seg.recipients):>9} recipients{extra}; "
             f"{_n(seg.to_send)} to send now; HTML {_size(seg.html_bytes)}"
         )
+    if plan.variants:
+        click.echo("  Copies (someone in several segments gets one copy with the sections of each):")
+        for copy in plan.variants:
+            click.echo(
+                f"    {copy.variant + ':':<24} {_n(copy.recipients):>9}; "
+                f"{_n(copy.to_send)} to send now; HTML {_size(copy.html_bytes)}"
+            )
     click.echo(f"  To send now: {_n(plan.to_send)}")
     if plan.unknown and not plan.retry_unknown and not plan.test_to:
         click.secho(f"  {_n(plan.unknown)} unknown will not be sent again (add --retry-unknown to resend).", fg="yellow")
@@ -124,7 +131,7 @@ def print_summary(summary: SendSummary) -> None:
 @click.option("--dry-run", is_flag=True, help="Show who would get what; send and record nothing.")
 @click.option(
     "--test-to", metavar="ADDR",
-    help="Send one copy per segment to ADDR with '[TEST] ' before the subject, outside the ledger.",
+    help="Send one copy of each variant the lists hold (lmc, lmc+practice, ...) to ADDR with '[TEST] ' before the subject, outside the ledger.",
 )  # fmt: skip
 @click.option(
     "--retry-unknown", is_flag=True,
@@ -159,7 +166,8 @@ def send(
     workspace = app.workspace()
     if test_to is not None:
         _check_address(test_to)
-    composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None)
+    # The single segments only: the send adds the combinations its recipients need.
+    composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None, variants=())
 
     def confirm(plan: SendPlan) -> bool:
         print_plan(plan, dry_run=False)

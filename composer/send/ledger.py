@@ -32,6 +32,8 @@ INTERRUPTED_ERROR = "interrupted while in flight (crash or kill); it may or may 
 _T = cast(Table, Delivery.__table__)
 _S = cast(Table, Suppression.__table__)
 _C = cast(Table, Contact.__table__)
+# The copy a row gets: its variant; rows frozen before variants existed, their segment's.
+COPY = func.coalesce(_T.c.variant, _T.c.segment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +104,13 @@ def skip_unsendable(session: Session, campaign_id: int) -> int:
 def next_rows(
     session: Session,
     campaign_id: int,
-    segment: str,
+    variant: str,
     states: Sequence[str],
     after_id: int,
     limit: int,
 ) -> list[WorkRow]:
-    """The next rows of one segment to send, by id after `after_id` (keyset paging).
+    """The next rows that get one copy (`lmc`, `lmc+practice`; see COPY) to send, by id
+    after `after_id` (keyset paging).
 
     One query per state: each then reads the (campaign_id, state) index in id order and
     stops at `limit`, where one query over several states would sort every remaining row
@@ -126,7 +129,7 @@ def next_rows(
                 _T.c.campaign_id == campaign_id,
                 _T.c.state == state,
                 _T.c.id > after_id,
-                _T.c.segment == segment,
+                variant == COPY,
                 _T.c.email.is_not(None),
                 ~suppressed,
             )
@@ -265,11 +268,22 @@ def failures(session: Session, campaign_id: int, limit: int = 50) -> list[Failur
     return [Failure(*row) for row in rows]
 
 
-def sendable_counts(session: Session, campaign_id: int, states: Sequence[str]) -> dict[str, int]:
-    """Per segment, the rows a run would pick up (in one of `states`, not suppressed)."""
-    suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)
+def variant_state_counts(session: Session, campaign_id: int) -> dict[tuple[str, str], int]:
+    """Rows by (copy, state): `('lmc+practice', 'sent') → 412`."""
     rows = session.execute(
-        select(_T.c.segment, func.count())
+        select(COPY, _T.c.state, func.count()).where(_T.c.campaign_id == campaign_id).group_by(COPY, _T.c.state)
+    )
+    return {(variant, state): int(n) for variant, state, n in rows}
+
+
+def sendable_counts(
+    session: Session, campaign_id: int, states: Sequence[str], *, by_variant: bool = False
+) -> dict[str, int]:
+    """Per segment (or per copy), the rows a run would pick up (in one of `states`, not suppressed)."""
+    suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)
+    group = COPY if by_variant else _T.c.segment
+    rows = session.execute(
+        select(group, func.count())
         .where(
             _T.c.campaign_id == campaign_id,
             _T.c.state.in_(states),
@@ -277,6 +291,6 @@ def sendable_counts(session: Session, campaign_id: int, states: Sequence[str]) -
             _T.c.contact_id.is_not(None),
             ~suppressed,
         )
-        .group_by(_T.c.segment)
+        .group_by(group)
     )
     return {segment: int(n) for segment, n in rows}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from composer.compose.model import Composition
+from composer.compose.variants import every_audience, split_name, variant_name
 from composer.errors import InputError
 from composer.identity import AddressHasher
 from composer.send import ledger
@@ -37,6 +38,17 @@ class SegmentPlan:
 
 
 @dataclass
+class VariantPlan:
+    """One copy of the bulletin (`lmc`, `lmc+practice`) and who gets it in this campaign."""
+
+    variant: str
+    recipients: int  # frozen with this copy, plus newcomers who would be
+    already_sent: int
+    to_send: int
+    html_bytes: int | None = None
+
+
+@dataclass
 class SendPlan:
     """What a send would do, computed without changing anything."""
 
@@ -49,6 +61,7 @@ class SendPlan:
     campaign_id: int | None
     retry_unknown: bool
     test_to: str | None = None
+    variants: list[VariantPlan] = field(default_factory=list)  # the copies that occur
     # Who the plan counted; the send freezes these rather than reading them again.
     audience: Audience | None = field(default=None, repr=False, compare=False)
 
@@ -66,12 +79,12 @@ class SendPlan:
 
 
 def chosen_segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:
-    known = list(composition.renders)
+    known = composition.segments
     if not segments:
         return known
     chosen: list[str] = []
     for name in segments:
-        if name not in composition.renders:
+        if name not in known:
             raise InputError(
                 f"segment '{name}' is not one this bulletin goes to (it goes to: {', '.join(known)})"
             )
@@ -104,12 +117,14 @@ def plan_send(
     try:
         hasher = AddressHasher(workspace.secret_keys())
         with store.session() as session:
-            who = audience(session, hasher, chosen)
+            who = audience(session, hasher, chosen, composition.segment_order)
             campaign = find_campaign(session, composition.key, composition.content_hash)
             if campaign is not None and test_to is None:
                 check_content(session, campaign, composition)
             by_state: dict[tuple[str, str], int] = {}
+            by_copy: dict[tuple[str, str], int] = {}
             sendable: dict[str, int] = {}
+            sendable_copies: dict[str, int] = {}
             in_ledger: set[str] = set()
             ledger_contacts: set[int] = set()
             if campaign is not None and campaign.content_hash == composition.content_hash:
@@ -118,14 +133,18 @@ def plan_send(
                 if retry_unknown:
                     states = (*states, ledger.IN_FLIGHT)
                 sendable = ledger.sendable_counts(session, campaign.id, states)
+                by_copy = ledger.variant_state_counts(session, campaign.id)
+                sendable_copies = ledger.sendable_counts(session, campaign.id, states, by_variant=True)
                 in_ledger = existing_hashes(session, campaign.id)
                 ledger_contacts = existing_contacts(session, campaign.id)
             else:
                 campaign = None
         new_by_segment: dict[str, int] = {}
+        new_by_copy: dict[str, int] = {}
         for c in who.candidates:
             if not c.in_ledger(in_ledger, ledger_contacts):
                 new_by_segment[c.segment] = new_by_segment.get(c.segment, 0) + 1
+                new_by_copy[c.variant] = new_by_copy.get(c.variant, 0) + 1
         plans = []
         for seg in chosen:
             count = who.counts[seg]
@@ -154,11 +173,61 @@ def plan_send(
             campaign_id=campaign.id if campaign is not None else None,
             retry_unknown=retry_unknown,
             test_to=test_to,
+            variants=_variant_plans(composition, chosen, who, by_copy, sendable_copies, new_by_copy, test_to is not None),
             audience=who,
         )
     finally:
         if own_store:
             store.close()
+
+
+def _variant_plans(
+    composition: Composition,
+    chosen: list[str],
+    who: Audience,
+    by_copy: dict[tuple[str, str], int],
+    sendable: dict[str, int],
+    new: dict[str, int],
+    test: bool,
+) -> list[VariantPlan]:
+    """Per copy that occurs: who has it in the ledger or would, and what this run sends.
+    A test sends one of each copy the audience holds (each single segment, when nobody
+    is on the lists yet)."""
+    frozen: dict[str, int] = {}
+    for (variant, _), n in by_copy.items():
+        frozen[variant] = frozen.get(variant, 0) + n
+    if test:
+        names = list(dict.fromkeys(c.variant for c in who.candidates)) or chosen
+    else:
+        names = list(dict.fromkeys([*frozen, *new]))
+    plans = [
+        VariantPlan(
+            variant=name,
+            recipients=frozen.get(name, 0) + new.get(name, 0),
+            already_sent=by_copy.get((name, "sent"), 0),
+            to_send=1 if test else sendable.get(name, 0) + new.get(name, 0),
+            html_bytes=composition.report.sizes.get(name),
+        )
+        for name in names
+    ]
+    order = composition.segment_order
+    rank = {variant_name(a, order): i for i, a in enumerate(every_audience(order))}
+    return sorted(plans, key=lambda p: (rank.get(p.variant, len(rank)), p.variant))
+
+
+def with_copies(composition: Composition, plan: SendPlan) -> Composition:
+    """`composition` with every copy the plan sends rendered and checked (a send composes
+    only the single segments; the combinations its recipients need are added here), and
+    the plan's sizes and warnings brought up to date."""
+    missing = [v.variant for v in plan.variants if v.variant not in composition.renders and (v.to_send or plan.test_to)]
+    if missing:
+        if composition.more is None:
+            raise InputError(f"this composition has no copy for {', '.join(missing)}; compose every variant first")
+        composition = composition.more([split_name(name) for name in missing])
+    for variant in plan.variants:
+        variant.html_bytes = composition.report.sizes.get(variant.variant)
+    plan.warnings = _warnings(composition)
+    return composition
 
 
 def _warnings(composition: Composition) -> list[str]:

@@ -60,8 +60,13 @@ def test_dry_run_shows_the_plan_and_changes_nothing(people: Workspace) -> None:
     assert "Subject:   GPCE bulletin" in out and "From:      GPC England <gpc-bulletin@bulletin.example>" in out
     assert "Transport: outbox" in out
     assert "lmc                  2 recipients" in out
-    assert "practice             1 recipients (1 already in an earlier segment)" in out
+    assert "practice             1 recipients (1 counted in an earlier segment)" in out
     assert "registrar            1 recipients (1 suppressed)" in out
+    assert "Copies (someone in several segments gets one copy with the sections of each):" in out
+    assert "    lmc:                             1; 1 to send now; HTML 59.4 KB" in out
+    assert "    lmc+practice:                    1; 1 to send now; HTML 59.5 KB" in out
+    assert "    registrar:                       1; 1 to send now" in out
+    assert "lmc+registrar" not in out  # only the copies someone gets
     assert "HTML " in out and " KB" in out and "Compose warnings" in out
     assert campaigns(people) == [] and ledger_rows(people) == []
     assert not (people.outbox_dir / "2026-06-gpce").exists()
@@ -110,9 +115,9 @@ def test_campaign_lists_failures_with_masked_addresses(people: Workspace, fake_s
 def test_test_to_stays_out_of_the_ledger(people: Workspace) -> None:
     result = run(people, "send", SAMPLE, "--yes", "--test-to", "me@example.com")
     assert result.exit_code == 0, result.output
-    assert "Test copies: 3 sent" in result.output
+    assert "Test copies: 4 sent" in result.output  # lmc, practice, registrar and lmc+practice
     files = sorted((people.outbox_dir / "2026-06-gpce").glob("test-*.eml"))
-    assert len(files) == 3
+    assert len(files) == 4
     msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert msg["Subject"].startswith("[TEST] GPCE bulletin")
     assert campaigns(people) == [] and ledger_rows(people) == []
@@ -176,7 +181,7 @@ def test_unknown_outcomes_are_counted_and_retry_unknown_is_explained(workspace_d
     ws = load_workspace(workspace_dir)
     add_contacts(ws, PEOPLE[:2])
     env = {"SENDGRID_API_KEY": API_KEY, "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url}
-    fake_sendgrid.fail_next(1, kind="stall", stall=1.0)
+    fake_sendgrid.fail_next(2, kind="stall", stall=1.0)  # two requests: the lmc and the lmc+practice copy
     result = run(ws, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", env=env)
     assert result.exit_code == 1
     assert "2 unknown" in result.output and "--retry-unknown" in result.output and "second copy" in result.output
