@@ -32,8 +32,11 @@ INTERRUPTED_ERROR = "interrupted while in flight (crash or kill); it may or may 
 _T = cast(Table, Delivery.__table__)
 _S = cast(Table, Suppression.__table__)
 _C = cast(Table, Contact.__table__)
-# The copy a row gets: its variant; rows frozen before variants existed, their segment's.
-COPY = func.coalesce(_T.c.variant, _T.c.segment)
+
+
+def row_copy() -> Any:
+    """The copy a row gets: its variant; rows frozen before variants existed, their segment's."""
+    return func.coalesce(_T.c.variant, _T.c.segment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,7 @@ def next_rows(
     after_id: int,
     limit: int,
 ) -> list[WorkRow]:
-    """The next rows that get one copy (`lmc`, `lmc+practice`; see COPY) to send, by id
+    """The next rows that get one copy (`lmc`, `lmc+practice`; see row_copy) to send, by id
     after `after_id` (keyset paging).
 
     One query per state: each then reads the (campaign_id, state) index in id order and
@@ -129,7 +132,7 @@ def next_rows(
                 _T.c.campaign_id == campaign_id,
                 _T.c.state == state,
                 _T.c.id > after_id,
-                variant == COPY,
+                row_copy() == variant,
                 _T.c.email.is_not(None),
                 ~suppressed,
             )
@@ -271,7 +274,9 @@ def failures(session: Session, campaign_id: int, limit: int = 50) -> list[Failur
 def variant_state_counts(session: Session, campaign_id: int) -> dict[tuple[str, str], int]:
     """Rows by (copy, state): `('lmc+practice', 'sent') → 412`."""
     rows = session.execute(
-        select(COPY, _T.c.state, func.count()).where(_T.c.campaign_id == campaign_id).group_by(COPY, _T.c.state)
+        select(row_copy(), _T.c.state, func.count())
+        .where(_T.c.campaign_id == campaign_id)
+        .group_by(row_copy(), _T.c.state)
     )
     return {(variant, state): int(n) for variant, state, n in rows}
 
@@ -281,7 +286,7 @@ def sendable_counts(
 ) -> dict[str, int]:
     """Per segment (or per copy), the rows a run would pick up (in one of `states`, not suppressed)."""
     suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)
-    group = COPY if by_variant else _T.c.segment
+    group = row_copy() if by_variant else _T.c.segment
     rows = session.execute(
         select(group, func.count())
         .where(
