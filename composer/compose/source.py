@@ -105,8 +105,13 @@ def _field_label(loc: tuple[Any, ...]) -> str:
     return label
 
 
+PER_SEGMENT_TEXTS = ("subject", "preheader")
+
+
 def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
     error = exc.errors()[0]
+    if error["loc"][0] in PER_SEGMENT_TEXTS and error["type"] != "missing":
+        return _text_error(exc, str(error["loc"][0]))
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
@@ -114,6 +119,21 @@ def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
     elif error["type"] == "extra_forbidden":
         message = "this field is not known here"
     return loc, message
+
+
+def _text_error(exc: ValidationError, name: str) -> tuple[tuple[Any, ...], str]:
+    """A subject or preheader is a text or a mapping of texts (two pydantic branches):
+    name the mapping's entry at fault when it is a mapping, else say what is wanted."""
+    for error in exc.errors():
+        loc = error["loc"]
+        if loc[0] == name and len(loc) == 3:  # (name, the mapping branch, key)
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "string_type":
+                message = "must be one line of text"
+            return (name, loc[2]), message
+        if loc[0] == name and len(loc) == 2 and "str" in str(loc[1]) and error["type"] == "value_error":
+            return (name,), error["msg"].removeprefix("Value error, ")
+    return (name,), f"the {name} must be one line of text, or a mapping of segment to text (lmc: ...)"
 
 
 def load_bulletin(workspace: Workspace, path: Path) -> LoadedBulletin:

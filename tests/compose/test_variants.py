@@ -163,3 +163,20 @@ def test_a_subject_mapping_must_cover_every_segment(workspace, workspace_dir: Pa
         compose_bulletin(workspace, path)
     assert "no entry for segment 'practice'" in info.value.reason
     assert info.value.location.line == 1 and info.value.location.field == "subject"
+
+
+@pytest.mark.parametrize(
+    ("subject", "line", "field", "says"),
+    [
+        ("subject:\n  lmc: [LMC]\n  practice: P\n  registrar: R\n", 2, "subject.lmc", "must be one line of text"),
+        ("subject: 5\n", 1, "subject", "a mapping of segment to text"),
+    ],
+)
+def test_a_subject_that_is_neither_text_nor_a_mapping_of_texts(
+    workspace, workspace_dir: Path, subject: str, line: int, field: str, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_bulletin(workspace_dir, THREE.replace("subject: Test bulletin\n", subject))
+    with pytest.raises(InputError) as info:
+        compose_bulletin(workspace, path)
+    assert says in info.value.reason
+    assert info.value.location.line == line and info.value.location.field == field
