@@ -58,11 +58,14 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
         )
     if plan.variants:
         click.echo("  Copies (someone in several segments gets one copy with the sections of each):")
+        subjects = {copy.subject for copy in plan.variants if copy.subject}
         for copy in plan.variants:
             click.echo(
                 f"    {copy.variant + ':':<24} {_n(copy.recipients):>9}; "
                 f"{_n(copy.to_send)} to send now; HTML {_size(copy.html_bytes)}"
             )
+            if len(subjects) > 1 and copy.subject:  # per-segment subjects: say whose is whose
+                click.echo(f"      subject: {copy.subject}")
     click.echo(f"  To send now: {_n(plan.to_send)}")
     if plan.unknown and not plan.retry_unknown and not plan.test_to:
         click.secho(f"  {_n(plan.unknown)} unknown will not be sent again (add --retry-unknown to resend).", fg="yellow")
@@ -266,6 +269,12 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         for seg in segments:
             total = sum(n for (s, _), n in detail.by_segment.items() if s == seg)
             click.echo(f"    {seg:<12} {_n(detail.by_segment.get((seg, 'sent'), 0)):>9} / {_n(total)}")
+    copies = sorted({copy for copy, _ in detail.by_copy}, key=lambda c: (c.count("+"), c))
+    if any("+" in copy for copy in copies):
+        click.echo("  By copy (sent / total):")
+        for copy in copies:
+            total = sum(n for (c, _), n in detail.by_copy.items() if c == copy)
+            click.echo(f"    {copy:<24} {_n(detail.by_copy.get((copy, 'sent'), 0)):>9} / {_n(total)}")
     if detail.failures:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:

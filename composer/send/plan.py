@@ -46,6 +46,7 @@ class VariantPlan:
     already_sent: int
     to_send: int
     html_bytes: int | None = None
+    subject: str | None = None  # when compose rendered it
 
 
 @dataclass
@@ -226,6 +227,8 @@ def with_copies(composition: Composition, plan: SendPlan) -> Composition:
         composition = composition.more([split_name(name) for name in missing])
     for variant in plan.variants:
         variant.html_bytes = composition.report.sizes.get(variant.variant)
+        render = composition.renders.get(variant.variant)
+        variant.subject = render.envelope.subject if render is not None else None
     plan.warnings = _warnings(composition)
     return composition
 

@@ -97,6 +97,7 @@ def test_send_then_resend_sends_nothing_new_and_campaign_reports(people: Workspa
     assert "2026-06-gpce" in listing.output and "complete" in listing.output
     detail = run(people, "campaign", "1")
     assert "Campaign #1: 2026-06-gpce" in detail.output and re.search(r"sent +4\n", detail.output)
+    assert "By copy (sent / total):" in detail.output and re.search(r"lmc\+practice +1 / 1\n", detail.output)
     assert run(people, "campaign", "2026-06-gpce").output == detail.output
     missing = run(people, "campaign", "99")
     assert missing.exit_code == 1 and "no campaign '99'" in missing.output
@@ -204,3 +205,16 @@ def test_a_second_send_of_the_same_bulletin_is_refused_while_one_runs(people: Wo
         result = run(people, "send", SAMPLE, "--yes")
     assert result.exit_code == 2 and "another 'bulletin send' of '2026-06-gpce' is running" in result.output
     assert run(people, "send", SAMPLE, "--yes").exit_code == 0
+
+
+def test_dry_run_names_each_copys_subject_when_they_differ(people: Workspace) -> None:
+    path = people.root / SAMPLE
+    text = path.read_text(encoding="utf-8")
+    subject = next(line for line in text.splitlines() if line.startswith("subject: "))
+    path.write_text(
+        text.replace(subject, "subject:\n  lmc: June for LMCs\n  practice: June for practices\n  registrar: June for registrars"),
+        encoding="utf-8",
+    )
+    out = run(people, "send", str(path), "--dry-run").output
+    assert "    lmc+practice:" in out and "      subject: June for LMCs" in out
+    assert "      subject: June for registrars" in out
