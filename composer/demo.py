@@ -1,7 +1,8 @@
 """`make demo`: the main job on embedded defaults (SQLite store, outbox transport).
 
-Composes the June 2026 sample for every segment, imports the sample lists, and sends the
-bulletin to them through the outbox (one .eml per recipient). Run it twice: the second
+Composes the June 2026 sample for every segment and combination, imports the sample
+lists, and sends the bulletin to them through the outbox (one .eml per recipient; a
+person on two lists gets the copy for both). Run it twice: the second
 run imports nothing new and sends nothing new, because the ledger remembers.
 """
 
@@ -35,7 +36,7 @@ def run(root: Path) -> None:
     print(f"1. Composed {SAMPLE} for {', '.join(composition.renders)} into {out}/")
     for segment, size in report.sizes.items():
         titles = ", ".join(s.title for s in composition.renders[segment].sections[1:4])
-        print(f"   {segment:10} {size / 1000:5.1f} KB HTML  ({len(composition.renders[segment].sections)} sections: {titles}, ...)")
+        print(f"   {segment:22} {size / 1000:5.1f} KB HTML  ({len(composition.renders[segment].sections)} sections: {titles}, ...)")
     print(f"   checks: {len(report.errors)} error(s), {len(report.warnings)} warning(s) (see {out}/report.json)\n")
 
     lists = open_lists(workspace)
@@ -53,6 +54,10 @@ def run(root: Path) -> None:
     totals = ", ".join(f"{k} {v}" for k, v in sorted(summary.totals.items()))
     print(f"3. Sent through the outbox: {summary.sent} new message(s) this run; campaign {summary.campaign_id}: {totals}")
     print(f"   one .eml per recipient in {workspace.outbox_dir / composition.key}/")
+    copies = ", ".join(f"{v.variant}: {v.to_send}" for v in summary.plan.variants if v.to_send)
+    if copies:
+        print(f"   copies sent: {copies}")
+        print("   (someone on two lists, such as lmc+registrar, gets one copy with the sections of both)")
     if summary.sent == 0:
         print("   (nothing new to send: everyone on the lists already has this bulletin)")
     print("\nNext: bulletin preview bulletins/2026-06-gpce.yaml   ·   bulletin serve   ·   bulletin lists stats")

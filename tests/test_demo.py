@@ -33,6 +33,17 @@ def test_demo_sends_once_per_person_and_a_rerun_sends_nothing(workspace_dir: Pat
     assert message["List-Unsubscribe"].startswith("<https://bulletin.example/u/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
+    # Tom Hughes is on the lmc and the registrar lists (Priya on lmc and practice): one
+    # copy each, with the sections of both lists.
+    assert "lmc+registrar: 1" in first and "lmc+practice: 1" in first
+    (tom,) = [
+        m for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in emls)
+        if str(m["To"]).lower() == "tom.hughes@example.org"
+    ]
+    text = str(tom.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    for title in ("New collective action for practices in June", "GP Registrars and trainers demand action on FourteenFish"):
+        assert text.count(title) == 1, title
+
     second = run_demo(workspace_dir)
     assert "0 new message(s)" in second
     assert sorted((workspace_dir / "outbox" / "2026-06-gpce").glob("*.eml")) == emls

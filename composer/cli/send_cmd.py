@@ -41,7 +41,7 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
     if plan.tracking:
         click.echo(f"  Tracking:  {plan.tracking}")
     if plan.test_to:
-        click.echo(f"  Test copy: one per segment to {printable(plan.test_to)} (not recorded in the ledger)")
+        click.echo(f"  Test copy: one of each copy below to {printable(plan.test_to)} (not recorded in the ledger)")
     if plan.campaign_id is not None:
         click.echo(
             f"  Campaign:  #{plan.campaign_id} (resuming: {_n(plan.already_sent)} already sent"
@@ -54,12 +54,22 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
         if seg.suppressed:
             notes.append(f"{_n(seg.suppressed)} suppressed")
         if seg.in_earlier_segment:
-            notes.append(f"{_n(seg.in_earlier_segment)} already in an earlier segment")
+            notes.append(f"{_n(seg.in_earlier_segment)} counted in an earlier segment")
         extra = f" ({', '.join(notes)})" if notes else ""
         click.echo(
             f"    {seg.segment:<12} {_n(seg.recipients):>9} recipients{extra}; "
             f"{_n(seg.to_send)} to send now; HTML {_size(seg.html_bytes)}"
         )
+    if plan.variants:
+        click.echo("  Copies (someone in several segments gets one copy with the sections of each):")
+        subjects = {copy.subject for copy in plan.variants if copy.subject}
+        for copy in plan.variants:
+            click.echo(
+                f"    {copy.variant + ':':<24} {_n(copy.recipients):>9}; "
+                f"{_n(copy.to_send)} to send now; HTML {_size(copy.html_bytes)}"
+            )
+            if len(subjects) > 1 and copy.subject:  # per-segment subjects: say whose is whose
+                click.echo(f"      subject: {copy.subject}")
     click.echo(f"  To send now: {_n(plan.to_send)}")
     if plan.unknown and not plan.retry_unknown and not plan.test_to:
         click.secho(f"  {_n(plan.unknown)} unknown will not be sent again (add --retry-unknown to resend).", fg="yellow")
@@ -142,7 +152,7 @@ def print_summary(summary: SendSummary) -> None:
 @click.option("--dry-run", is_flag=True, help="Show who would get what; send and record nothing.")
 @click.option(
     "--test-to", metavar="ADDR",
-    help="Send one copy per segment to ADDR with '[TEST] ' before the subject, outside the ledger.",
+    help="Send one copy of each variant the lists hold (lmc, lmc+practice, ...) to ADDR with '[TEST] ' before the subject, outside the ledger.",
 )  # fmt: skip
 @click.option(
     "--retry-unknown", is_flag=True,
@@ -185,7 +195,8 @@ def send(
     workspace = app.workspace()
     if test_to is not None:
         _check_address(test_to)
-    composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None)
+    # The single segments only: the send adds the combinations its recipients need.
+    composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None, variants=())
 
     def confirm(plan: SendPlan) -> bool:
         print_plan(plan, dry_run=False)
@@ -278,7 +289,7 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
     click.echo(f"  Started:   {c.created_at:%Y-%m-%d %H:%M:%S}")
     click.echo(f"  Status:    {c.status}" + (f" ({c.finished_at:%Y-%m-%d %H:%M:%S})" if c.finished_at else ""))
     click.echo("  By state:")
-    for state in (State.SENT, State.PENDING, State.IN_FLIGHT, State.FAILED, State.UNKNOWN):
+    for state in (State.SENT, State.PENDING, State.CLAIMED, State.IN_FLIGHT, State.FAILED, State.UNKNOWN):
         click.echo(f"    {state:<10} {_n(detail.counts.get(state, 0)):>9}")
     click.echo(f"    {'total':<10} {_n(sum(detail.counts.values())):>9}")
     segments = sorted({seg for seg, _ in detail.by_segment})
@@ -287,6 +298,12 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         for seg in segments:
             total = sum(n for (s, _), n in detail.by_segment.items() if s == seg)
             click.echo(f"    {seg:<12} {_n(detail.by_segment.get((seg, State.SENT), 0)):>9} / {_n(total)}")
+    copies = sorted({copy for copy, _ in detail.by_copy}, key=lambda c: (c.count("+"), c))
+    if any("+" in copy for copy in copies):
+        click.echo("  By copy (sent / total):")
+        for copy in copies:
+            total = sum(n for (c, _), n in detail.by_copy.items() if c == copy)
+            click.echo(f"    {copy:<24} {_n(detail.by_copy.get((copy, State.SENT), 0)):>9} / {_n(total)}")
     if detail.failures:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:

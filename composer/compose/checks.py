@@ -56,14 +56,18 @@ def check_bulletin(bulletin: LoadedBulletin, own_host: str | None = None) -> lis
     """
     findings: list[Finding] = []
     meta = bulletin.meta
-    if len(meta.subject) > SUBJECT_MAX:
-        findings.append(_finding("warning", "subject-length",
-            f"the subject is {len(meta.subject)} characters; over {SUBJECT_MAX} is cut short in many inboxes"))  # fmt: skip
-    if len(meta.preheader) > PREHEADER_MAX:
-        findings.append(_finding("warning", "preheader-length",
-            f"the preheader is {len(meta.preheader)} characters; keep it to {PREHEADER_MAX}"))  # fmt: skip
-    if not meta.preheader:
-        findings.append(_finding("warning", "preheader-missing", "there is no preheader; inboxes will show the first words of the email instead"))
+    for label, subject in _texts(meta.subject):
+        if len(subject) > SUBJECT_MAX:
+            findings.append(_finding("warning", "subject-length",
+                f"the subject{label} is {len(subject)} characters; over {SUBJECT_MAX} is cut short in many inboxes"))  # fmt: skip
+    for label, preheader in _texts(meta.preheader):
+        if len(preheader) > PREHEADER_MAX:
+            findings.append(_finding("warning", "preheader-length",
+                f"the preheader{label} is {len(preheader)} characters; keep it to {PREHEADER_MAX}"))  # fmt: skip
+    without = [s for s in meta.segments if not bulletin.preheader_for((s,))]
+    if without:
+        whom = "" if len(without) == len(meta.segments) else f" for {', '.join(without)}"
+        findings.append(_finding("warning", "preheader-missing", f"there is no preheader{whom}; inboxes will show the first words of the email instead"))
     for section in bulletin.sections:
         findings.extend(_check_section_source(section))
         findings.extend(_check_markdown_images(section, own_host))
@@ -71,6 +75,13 @@ def check_bulletin(bulletin: LoadedBulletin, own_host: str | None = None) -> lis
         if not bulletin.sections_for(segment):
             findings.append(_finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
     return findings
+
+
+def _texts(value: str | dict[str, str]) -> list[tuple[str, str]]:
+    """(" for lmc", text) per entry of a per-segment text; ("", text) for a plain one."""
+    if isinstance(value, str):
+        return [("", value)]
+    return [(f" for {key}", text) for key, text in value.items()]
 
 
 def _check_section_source(section: LoadedSection) -> Iterator[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -58,7 +59,9 @@ class RenderedSection:
 
 @dataclass(frozen=True)
 class SegmentRender:
-    """One segment's email. `html` and `text` still hold the merge tokens."""
+    """One variant's email: the copy for readers in every segment of `audience`.
+    `segment` is the variant's name (`lmc`, `lmc+practice`). `html` and `text` still
+    hold the merge tokens."""
 
     segment: str
     envelope: Envelope
@@ -66,6 +69,11 @@ class SegmentRender:
     html: str
     text: str
     sections: tuple[RenderedSection, ...]
+    audience: tuple[str, ...] = ()  # empty in hand-built renders: read as (segment,)
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return self.audience or (self.segment,)
 
 
 @dataclass(frozen=True)
@@ -74,8 +82,21 @@ class Composition:
 
     source: Path
     key: str  # the bulletin file stem, e.g. "2026-06-gpce": what a campaign is keyed by
-    content_hash: str  # sha256 over the rendered parts of every segment
-    renders: dict[str, SegmentRender]
+    content_hash: str  # sha256 over the single segments' rendered parts and the texts of every variant
+    renders: dict[str, SegmentRender]  # by variant name: the single segments first, then combinations
     archive_html: str  # the public "view online" page: no tokens, no personal data
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    order: tuple[str, ...] = ()  # the bulletin's `segments:`; empty in hand-built compositions
+    # Renders more variants later (send adds the combinations its recipients need).
+    more: Callable[[Sequence[tuple[str, ...]]], Composition] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def segment_order(self) -> tuple[str, ...]:
+        """The bulletin's segments in order (hand-built: the single-segment renders)."""
+        return self.order or tuple(n for n, r in self.renders.items() if len(r.segments) == 1)
+
+    @property
+    def segments(self) -> list[str]:
+        """The single segments composed (those a send may be asked for)."""
+        return [n for n, r in self.renders.items() if len(r.segments) == 1]

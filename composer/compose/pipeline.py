@@ -12,6 +12,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +22,8 @@ from composer.compose.merge import Recipient, fill, substitutions, token
 from composer.compose.mime import build_message, encoded_size
 from composer.compose.model import Composition, Finding, Report, SegmentRender
 from composer.compose.render import SegmentRenderer, Timer
-from composer.compose.source import load_bulletin
+from composer.compose.source import LoadedBulletin, load_bulletin
+from composer.compose.variants import SEPARATOR, audience_of, every_audience, variant_name
 from composer.errors import InputError, Location
 from composer.tokens import list_unsubscribe_headers, unsubscribe_url
 from composer.workspace import Workspace
@@ -53,28 +56,73 @@ def archive_values(workspace: Workspace) -> dict[str, str]:
 
 
 def compose_bulletin(
-    workspace: Workspace, path: Path, segments: list[str] | tuple[str, ...] | None = None
+    workspace: Workspace,
+    path: Path,
+    segments: list[str] | tuple[str, ...] | None = None,
+    variants: Sequence[Sequence[str]] | None = None,
 ) -> Composition:
-    """Phase one loads and validates; phase two renders and checks each segment."""
+    """Phase one loads and validates; phase two renders and checks each variant.
+
+    `segments` are the single segments to compose (default: all of the bulletin's).
+    `variants` are the combinations to render beside them (sets of segments); by
+    default every combination of `segments`, as compose and preview offer them.
+    """
     timer = Timer()
     started = time.perf_counter()
     bulletin = load_bulletin(workspace, path)
-    chosen = list(segments) if segments else list(bulletin.meta.segments)
+    order = tuple(bulletin.meta.segments)
+    chosen = list(segments) if segments else list(order)
     for name in chosen:
-        if name not in bulletin.meta.segments:
+        if name not in order:
             raise InputError(
-                f"unknown segment '{name}' (this bulletin goes to: {', '.join(bulletin.meta.segments)})",
+                f"unknown segment '{name}' (this bulletin goes to: {', '.join(order)})",
                 Location(file=path, field="segments"),
             )
     renderer = SegmentRenderer(workspace, bulletin, timer)
     timer.add("load", started)
-
-    renders: dict[str, SegmentRender] = {}
+    wanted = every_audience(audience_of(chosen, order)) if variants is None else [(name,) for name in audience_of(chosen, order)]
     findings: list[Finding] = checks.check_bulletin(bulletin, urlsplit(workspace.sender.base_url).hostname)
-    sizes: dict[str, int] = {}
+    renders, sizes = _render_variants(workspace, renderer, [*wanted, *(variants or ())], findings)
+
+    started = time.perf_counter()
+    archive_html, _ = renderer.render_archive()
+    archive_html = fill(archive_html, archive_values(workspace))
+    timer.add("archive", started)
+    composition = Composition(
+        source=path,
+        key=bulletin.key,
+        content_hash=_content_hash(renders, bulletin),
+        renders=renders,
+        archive_html=archive_html,
+        report=Report(findings=tuple(_dedupe(findings, renders)), sizes=sizes),
+        timings=dict(timer.totals),
+        order=order,
+    )
+    return _with_more(composition, workspace, renderer)
+
+
+def _render_variants(
+    workspace: Workspace, renderer: SegmentRenderer, audiences: Sequence[Sequence[str]], findings: list[Finding]
+) -> tuple[dict[str, SegmentRender], dict[str, int]]:
+    """Render and check each audience's copy once; appends their findings."""
+    bulletin, timer = renderer.bulletin, renderer.timer
+    order = bulletin.meta.segments
     sample = substitutions(sample_recipient(workspace))
-    for name in chosen:
-        render = renderer.render_segment(name)
+    renders: dict[str, SegmentRender] = {}
+    sizes: dict[str, int] = {}
+    for given in audiences:
+        audience = audience_of(given, order)
+        unknown = sorted(set(given) - set(audience))
+        if unknown or not audience:
+            raise InputError(
+                f"no variant for '{SEPARATOR.join(given)}': '{', '.join(unknown) or '(none)'}' is not a "
+                f"segment of this bulletin (it goes to: {', '.join(order)})",
+                Location(file=bulletin.path, field="segments"),
+            )
+        name = variant_name(audience, order)
+        if name in renders:
+            continue
+        render = renderer.render_variant(audience)
         renders[name] = render
         started = time.perf_counter()
         sizes[name] = encoded_size(fill(render.html, sample))
@@ -82,40 +130,65 @@ def compose_bulletin(
         started = time.perf_counter()
         findings.extend(checks.check_segment(name, render.html, sizes[name], bulletin))
         timer.add("checks", started)
-
-    started = time.perf_counter()
-    archive_html, _ = renderer.render_archive()
-    archive_html = fill(archive_html, archive_values(workspace))
-    timer.add("archive", started)
-    return Composition(
-        source=path,
-        key=bulletin.key,
-        content_hash=_content_hash(renders),
-        renders=renders,
-        archive_html=archive_html,
-        report=Report(findings=tuple(_dedupe(findings)), sizes=sizes),
-        timings=dict(timer.totals),
-    )
+    return renders, sizes
 
 
-def _dedupe(findings: list[Finding]) -> list[Finding]:
+def _with_more(composition: Composition, workspace: Workspace, renderer: SegmentRenderer) -> Composition:
+    """`composition.more(audiences)`: the same composition with these variants added."""
+
+    def more(audiences: Sequence[Sequence[str]]) -> Composition:
+        findings = list(composition.report.findings)
+        renders, sizes = _render_variants(
+            workspace, renderer, [a for a in audiences if variant_name(a, composition.order) not in composition.renders], findings
+        )
+        if not renders:
+            return composition
+        all_renders = {**composition.renders, **renders}
+        report = Report(findings=tuple(_dedupe(findings, all_renders)), sizes={**composition.report.sizes, **sizes})
+        return _with_more(replace(composition, renders=all_renders, report=report), workspace, renderer)
+
+    return replace(composition, more=more)
+
+
+def _dedupe(findings: list[Finding], renders: dict[str, SegmentRender]) -> list[Finding]:
+    """Each finding once. A combination's finding that one of its own segments already
+    has (the same section's link, say) is that segment's, so it is listed only there."""
     seen: set[tuple[object, ...]] = set()
     out: list[Finding] = []
     for finding in findings:
         key = (finding.severity, finding.code, finding.message, finding.segment, finding.section)
-        if key not in seen:
-            seen.add(key)
-            out.append(finding)
+        if key in seen:
+            continue
+        seen.add(key)
+        render = renders.get(finding.segment or "")
+        if render is not None and len(render.segments) > 1 and any(
+            (finding.severity, finding.code, finding.message, single, finding.section) in seen
+            for single in render.segments
+        ):
+            continue
+        out.append(finding)
     return out
 
 
-def _content_hash(renders: dict[str, SegmentRender]) -> str:
+def _content_hash(renders: dict[str, SegmentRender], bulletin: LoadedBulletin) -> str:
+    """What a campaign is keyed by: the single segments' rendered parts, and the subject
+    and preheader of every combination. A combination holds nothing else of its own (its
+    sections are its segments'), so the hash does not depend on which combinations were
+    rendered, and a send that renders only those its recipients need keeps its campaign."""
     digest = hashlib.sha256()
     for name in sorted(renders):
         render = renders[name]
+        if len(render.segments) > 1:
+            continue
         for part in (name, render.envelope.subject, render.preheader, render.html, render.text):
             digest.update(part.encode("utf-8"))
             digest.update(b"\x00")
+    order = bulletin.meta.segments
+    for audience in every_audience(order):
+        if len(audience) > 1:
+            for part in (variant_name(audience, order), bulletin.subject_for(audience), bulletin.preheader_for(audience)):
+                digest.update(part.encode("utf-8"))
+                digest.update(b"\x00")
     return digest.hexdigest()
 
 
@@ -126,8 +199,8 @@ def default_out_dir(workspace: Workspace, path: Path) -> Path:
 def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path) -> list[Path]:
     """Write every file to a temporary folder, then rename it into place.
 
-    `<segment>.html` and `.txt` are the sample reader's copy, `<segment>.eml` the whole
-    message; `archive.html` is the public page; `report.json` the checks.
+    `<variant>.html` and `.txt` are the sample reader's copy, `<variant>.eml` the whole
+    message, for each single segment (`lmc`) and combination (`lmc+practice`); `archive.html` is the public page; `report.json` the checks.
     """
     out_dir = out_dir.resolve()
     _check_replaceable(out_dir)
@@ -151,7 +224,13 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
             "key": composition.key,
             "content_hash": composition.content_hash,
             "segments": {
-                name: {"sections": [s.title for s in r.sections], "html_bytes": composition.report.sizes.get(name)}
+                name: {
+                    "audience": list(r.segments),
+                    "subject": r.envelope.subject,
+                    "preheader": r.preheader,
+                    "sections": [s.title for s in r.sections],
+                    "html_bytes": composition.report.sizes.get(name),
+                }
                 for name, r in composition.renders.items()
             },
             **composition.report.as_dict(),

@@ -17,6 +17,7 @@ from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
 from composer.compose.source import LoadedBulletin, LoadedSection
 from composer.compose.templates import get_template, make_environment, prepare_fields, render
+from composer.compose.variants import Audience, variant_name
 from composer.errors import InputError, Location
 from composer.workspace import Workspace
 
@@ -70,15 +71,17 @@ class SegmentRenderer:
 
     # -- shared context -----------------------------------------------------------
 
-    def envelope(self) -> Envelope:
+    def envelope(self, audience: Audience | None = None) -> Envelope:
+        """The envelope of one audience's copy (the first segment's subject by default)."""
         sender = self.workspace.sender
         meta = self.bulletin.meta
+        audience = audience or (meta.segments[0],)
         from_name, from_email = sender.from_name, sender.from_email
         if meta.from_:
             name, addr = parseaddr(meta.from_)
             from_name, from_email = name or from_name, addr
         return Envelope(
-            subject=meta.subject,
+            subject=self.bulletin.subject_for(audience),
             from_name=from_name,
             from_email=from_email,
             reply_to=meta.reply_to or sender.reply_to,
@@ -88,13 +91,22 @@ class SegmentRenderer:
     def view_online_url(self) -> str:
         return f"{self.workspace.sender.base_url}/archive/{self.bulletin.key}.html"
 
-    def _base_context(self, segment: str | None) -> dict[str, Any]:
+    def _base_context(self, audience: Audience | None) -> dict[str, Any]:
+        """What every template sees. `segment` is the reader's first segment (None for the
+        archive); `segments` all of theirs."""
         meta = self.bulletin.meta
-        seg = self.bulletin.segments.get(segment) if segment else None
+        segments = [self.bulletin.segments[name] for name in audience or ()]
+        texts = audience or (meta.segments[0],)
         return {
-            "bulletin": {"subject": meta.subject, "preheader": meta.preheader, "issue_date": meta.issue_date, "key": self.bulletin.key},
+            "bulletin": {
+                "subject": self.bulletin.subject_for(texts),
+                "preheader": self.bulletin.preheader_for(texts),
+                "issue_date": meta.issue_date,
+                "key": self.bulletin.key,
+            },
             "sender": self.workspace.sender,
-            "segment": seg,
+            "segment": segments[0] if segments else None,
+            "segments": segments,
             "theme": self.theme,
             "view_online_url": self.view_online_url(),
         }
@@ -102,21 +114,27 @@ class SegmentRenderer:
     # -- rendering ----------------------------------------------------------------
 
     def render_segment(self, segment: str) -> SegmentRender:
-        sections = self.bulletin.sections_for(segment)
-        mjml, text = self._render_document(sections, segment)
+        return self.render_variant((segment,))
+
+    def render_variant(self, audience: Audience) -> SegmentRender:
+        """The copy for a reader in every segment of `audience` (bulletin order)."""
+        name = variant_name(audience, self.bulletin.meta.segments)
+        sections = self.bulletin.sections_for_audience(audience)
+        mjml, text = self._render_document(sections, audience)
         started = time.perf_counter()
-        html = self._mjml_to_html(mjml, segment)
+        html = self._mjml_to_html(mjml, name)
         self.timer.add("mjml", started)
         started = time.perf_counter()
         html = inline_css(html)
         self.timer.add("inline", started)
         return SegmentRender(
-            segment=segment,
-            envelope=self.envelope(),
-            preheader=self.bulletin.meta.preheader,
+            segment=name,
+            envelope=self.envelope(audience),
+            preheader=self.bulletin.preheader_for(audience),
             html=html,
             text=text,
             sections=tuple(RenderedSection(s.index, s.block.name, s.title, s.anchor) for s in sections),
+            audience=audience,
         )
 
     def render_archive(self) -> tuple[str, str]:
@@ -124,9 +142,9 @@ class SegmentRenderer:
         mjml, text = self._render_document(list(self.bulletin.sections), None)
         return inline_css(self._mjml_to_html(mjml, "archive")), text
 
-    def _render_document(self, sections: list[LoadedSection], segment: str | None) -> tuple[str, str]:
+    def _render_document(self, sections: list[LoadedSection], audience: Audience | None) -> tuple[str, str]:
         started = time.perf_counter()
-        base = self._base_context(segment)
+        base = self._base_context(audience)
         mjml_parts: list[str] = []
         text_parts: list[str] = []
         for section in sections:
@@ -141,7 +159,7 @@ class SegmentRenderer:
             )
             mjml_parts.append(marker + "\n" + render(mjml_tpl, html_ctx, where))
             text_parts.append(render(text_tpl, text_ctx, where).strip("\n"))
-        reason = self._footer_reason(segment)
+        reason = self._footer_reason(audience)
         layout_where = Location(file=self.layout_html.filename)
         mjml = render(
             self.layout_html,
@@ -152,12 +170,15 @@ class SegmentRenderer:
         self.timer.add("jinja", started)
         return mjml, _tidy_text(text)
 
-    def _footer_reason(self, segment: str | None) -> str:
+    def _footer_reason(self, audience: Audience | None) -> str:
         name = self.workspace.sender.name
-        seg = self.bulletin.segments.get(segment) if segment else None
-        if seg is None:
+        if not audience:
             return f"This is the web version of the {name}."
-        return f"You are receiving this because you are on the {name} list for {seg.description}."
+        lists = [self.bulletin.segments[s].description for s in audience]
+        if len(lists) == 1:
+            return f"You are receiving this because you are on the {name} list for {lists[0]}."
+        joined = ", ".join(lists[:-1]) + " and " + lists[-1]
+        return f"You are receiving this because you are on the {name} lists for {joined}; this copy has the sections for each, once."
 
     def _mjml_to_html(self, mjml: str, label: str) -> str:
         from mjml import mjml2html

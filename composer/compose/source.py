@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from composer.compose.blocks import BlockSpec, OneLine, load_block, refuse_control_characters
 from composer.compose.merge import WRITER_FIELD
+from composer.compose.variants import Audience, meets, pick_text, split_name, variant_name
 from composer.compose.yamlsource import YamlDocument, load_yaml
 from composer.errors import InputError, Location
 from composer.segments import Segment, load_segments
@@ -25,8 +26,9 @@ class BulletinMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    subject: OneLine
-    preheader: OneLine = ""
+    # A plain text for everyone, or a mapping segment (or combination) → text.
+    subject: OneLine | dict[str, OneLine]
+    preheader: OneLine | dict[str, OneLine] = ""
     issue_date: date
     from_: str | None = Field(default=None, alias="from")
     reply_to: str | None = None
@@ -83,6 +85,16 @@ class LoadedBulletin:
     def sections_for(self, segment: str) -> list[LoadedSection]:
         return [s for s in self.sections if segment in s.audiences]
 
+    def sections_for_audience(self, audience: Audience) -> list[LoadedSection]:
+        """The sections a reader in every segment of `audience` gets: each once, in order."""
+        return [s for s in self.sections if meets(s.audiences, audience)]
+
+    def subject_for(self, audience: Audience) -> str:
+        return pick_text(self.meta.subject, audience)
+
+    def preheader_for(self, audience: Audience) -> str:
+        return pick_text(self.meta.preheader, audience)
+
 
 def _field_label(loc: tuple[Any, ...]) -> str:
     label = ""
@@ -94,8 +106,13 @@ def _field_label(loc: tuple[Any, ...]) -> str:
     return label
 
 
+PER_SEGMENT_TEXTS = ("subject", "preheader")
+
+
 def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
     error = exc.errors()[0]
+    if error["loc"][0] in PER_SEGMENT_TEXTS and error["type"] != "missing":
+        return _text_error(exc, str(error["loc"][0]))
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
@@ -103,6 +120,21 @@ def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
     elif error["type"] == "extra_forbidden":
         message = "this field is not known here"
     return loc, message
+
+
+def _text_error(exc: ValidationError, name: str) -> tuple[tuple[Any, ...], str]:
+    """A subject or preheader is a text or a mapping of texts (two pydantic branches):
+    name the mapping's entry at fault when it is a mapping, else say what is wanted."""
+    for error in exc.errors():
+        loc = error["loc"]
+        if loc[0] == name and len(loc) == 3:  # (name, the mapping branch, key)
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "string_type":
+                message = "must be one line of text"
+            return (name, loc[2]), message
+        if loc[0] == name and len(loc) == 2 and "str" in str(loc[1]) and error["type"] == "value_error":
+            return (name,), error["msg"].removeprefix("Value error, ")
+    return (name,), f"the {name} must be one line of text, or a mapping of segment to text (lmc: ...)"
 
 
 def load_bulletin(workspace: Workspace, path: Path) -> LoadedBulletin:
@@ -129,12 +161,48 @@ def load_bulletin(workspace: Workspace, path: Path) -> LoadedBulletin:
                 f"unknown segment '{name}' (known: {', '.join(segments)})",
                 Location(file=path, line=doc.line_of("segments", i), field="segments"),
             )
+    meta = meta.model_copy(
+        update={name: _per_segment_text(doc, meta, name) for name in ("subject", "preheader")}
+    )
     tz = workspace.sender.timezone
     sections = tuple(
         _load_section(workspace, doc, index, raw, meta, tz)
         for index, raw in enumerate(meta.sections, start=1)
     )
     return LoadedBulletin(path=path, meta=meta, sections=sections, segments=segments, document=doc)
+
+
+def _per_segment_text(doc: YamlDocument, meta: BulletinMeta, name: str) -> str | dict[str, str]:
+    """A `subject:` or `preheader:` mapping with its keys checked and written as variant
+    names (`practice+lmc` → `lmc+practice`). A subject mapping must give every segment one."""
+    value = getattr(meta, name)
+    if isinstance(value, str):
+        return value
+    order = list(meta.segments)
+    resolved: dict[str, str] = {}
+    for key, text in value.items():
+        where = Location(file=doc.path, line=doc.line_of(name, key), field=f"{name}.{key}")
+        parts = split_name(str(key))
+        unknown = [p for p in parts if p not in order]
+        if unknown or len(set(parts)) != len(parts):
+            raise InputError(
+                f"'{key}' is not a segment of this bulletin nor segments joined with '+' "
+                f"(this bulletin goes to: {', '.join(order)})",
+                where,
+            )
+        canonical = variant_name(parts, order)
+        if canonical in resolved:
+            raise InputError(f"'{key}' is given twice (as '{canonical}')", where)
+        resolved[canonical] = text
+    if name == "subject":
+        missing = [s for s in order if s not in resolved]
+        if missing:
+            raise InputError(
+                f"the subject has no entry for segment '{missing[0]}'; give every segment a "
+                "subject, or one plain subject for all",
+                Location(file=doc.path, line=doc.line_of(name), field=name),
+            )
+    return resolved
 
 
 def _load_section(

@@ -225,6 +225,7 @@ def person(lists: Lists, address: str) -> dict[str, Any]:
             {
                 "campaign": {"id": campaign.id, "key": campaign.key, "subject": campaign.subject},
                 "segment": d.segment,
+                "copy": d.variant or d.segment,
                 "email": d.email,
                 "state": d.state,
                 "message_id": d.message_id,

@@ -132,6 +132,9 @@ def state_payload(snapshot: Snapshot, label: str, instance: str = "") -> dict[st
         segments=[
             {
                 "name": name,
+                # A combination is the copy for someone in each of its segments.
+                "audience": list(render.segments),
+                "combination": len(render.segments) > 1,
                 "subject": render.envelope.subject,
                 "preheader": render.preheader,
                 "html_bytes": comp.report.sizes.get(name),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from composer.compose.model import Composition
+from composer.compose.variants import SEPARATOR
 from composer.errors import BulletinError
 from composer.identity import AddressHasher
 from composer.store import audit, ledger
@@ -28,8 +29,14 @@ class Candidate:
     contact_id: int
     email: str
     email_hash: str
-    segment: str
+    segment: str  # the first chosen segment they are in: where the counts list them
     keyed: tuple[str, ...] = ()  # the address's hash under every key held, current first
+    audience: tuple[str, ...] = ()  # every bulletin segment they are in, in its order
+
+    @property
+    def variant(self) -> str:
+        """The copy they get: every section for any of their segments (`lmc+practice`)."""
+        return SEPARATOR.join(self.audience) if self.audience else self.segment
 
     def in_ledger(self, hashes: set[str], contact_ids: set[int]) -> bool:
         """Whether the campaign has this person already, under any key or by contact id
@@ -63,39 +70,50 @@ class ContentChanged(BulletinError):
     exit_code = 1
 
 
-def audience(session: Session, hasher: AddressHasher, segments: Sequence[str]) -> Audience:
-    """Members of `segments` (a person in several goes with the first listed), minus
-    suppressions under the current or an older key."""
-    order = {name: i for i, name in enumerate(segments)}
-    rows: list[tuple[int, str, str]] = [
-        (int(r[0]), r[1], r[2])
-        for r in session.execute(
-            select(SegmentMember.contact_id, SegmentMember.segment, Contact.email)
-            .join(Contact, Contact.id == SegmentMember.contact_id)
-            .where(SegmentMember.segment.in_(list(segments)))
-        )
-    ]
-    rows.sort(key=lambda r: (order[r[1]], r[0]))
-    counts = {name: SegmentCount(name) for name in segments}
-    chosen: dict[int, tuple[str, str]] = {}
+def audience(
+    session: Session, hasher: AddressHasher, segments: Sequence[str], order: Sequence[str] | None = None
+) -> Audience:
+    """Members of `segments`, once each, minus suppressions under the current or an older
+    key. A person's audience is every segment of `order` (the bulletin's `segments:`)
+    they are in at this moment, so someone on two lists gets the copy for both; the
+    counts list them under the first of `segments` they are in."""
+    order = list(order or segments)
+    wanted = {name: i for i, name in enumerate(segments)}
+    position = {name: i for i, name in enumerate(order)}
+    rows = session.execute(
+        select(SegmentMember.contact_id, SegmentMember.segment, Contact.email)
+        .join(Contact, Contact.id == SegmentMember.contact_id)
+        .where(SegmentMember.segment.in_(list(set(order) | set(wanted))))
+    )
+    emails: dict[int, str] = {}
+    member_of: dict[int, list[str]] = {}
     for contact_id, segment, email in rows:
-        counts[segment].members += 1
-        if contact_id in chosen:
-            counts[segment].in_earlier_segment += 1
-        elif email:
-            chosen[contact_id] = (segment, email)
-    hashes: dict[int, list[str]] = {
-        cid: hasher.candidates(email) for cid, (_, email) in chosen.items()
-    }
+        emails[int(contact_id)] = email
+        member_of.setdefault(int(contact_id), []).append(segment)
+    counts = {name: SegmentCount(name) for name in segments}
+    chosen: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+    for contact_id in sorted(member_of):
+        theirs = member_of[contact_id]
+        listed = sorted((s for s in theirs if s in wanted), key=wanted.__getitem__)
+        if not listed:
+            continue
+        for later in listed[1:]:
+            counts[later].in_earlier_segment += 1
+        for segment in listed:
+            counts[segment].members += 1
+        if emails[contact_id]:
+            own = tuple(sorted((s for s in set(theirs) if s in position), key=position.__getitem__))
+            chosen[contact_id] = (listed[0], emails[contact_id], own)
+    hashes: dict[int, list[str]] = {cid: hasher.candidates(email) for cid, (_, email, _) in chosen.items()}
     blocked = suppressed_hashes(session, (h for hs in hashes.values() for h in hs))
     candidates: list[Candidate] = []
-    for contact_id, (segment, email) in chosen.items():
+    for contact_id, (segment, email, own) in chosen.items():
         keyed = hashes[contact_id]
         if blocked and any(h in blocked for h in keyed):
             counts[segment].suppressed += 1
             continue
-        candidates.append(Candidate(contact_id, email, keyed[0], segment, tuple(keyed)))
-    candidates.sort(key=lambda c: (order[c.segment], c.contact_id))
+        candidates.append(Candidate(contact_id, email, keyed[0], segment, tuple(keyed), own))
+    candidates.sort(key=lambda c: (wanted[c.segment], c.contact_id))
     return Audience(candidates, counts)
 
 
@@ -198,7 +216,7 @@ def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) 
         session,
         campaign_id,
         [
-            ledger.NewRow(c.contact_id, c.email, c.email_hash, c.segment)
+            ledger.NewRow(c.contact_id, c.email, c.email_hash, c.segment, c.variant)
             for c in candidates
             if not c.in_ledger(hashes, contacts)
         ],

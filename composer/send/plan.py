@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from composer.compose.model import Composition
+from composer.compose.variants import every_audience, split_name, variant_name
 from composer.errors import InputError
 from composer.identity import AddressHasher
 from composer.send.campaign import (
@@ -36,6 +37,18 @@ class SegmentPlan:
 
 
 @dataclass
+class VariantPlan:
+    """One copy of the bulletin (`lmc`, `lmc+practice`) and who gets it in this campaign."""
+
+    variant: str
+    recipients: int  # frozen with this copy, plus newcomers who would be
+    already_sent: int
+    to_send: int
+    html_bytes: int | None = None
+    subject: str | None = None  # when compose rendered it
+
+
+@dataclass
 class SendPlan:
     """What a send would do, computed without changing anything."""
 
@@ -49,6 +62,7 @@ class SendPlan:
     retry_unknown: bool
     test_to: str | None = None
     tracking: str = ""
+    variants: list[VariantPlan] = field(default_factory=list)  # the copies that occur
     # Who the plan counted; the send freezes these rather than reading them again.
     audience: Audience | None = field(default=None, repr=False, compare=False)
 
@@ -75,12 +89,12 @@ def tracking_summary(workspace: Workspace, transport: str) -> str:
 
 
 def chosen_segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:
-    known = list(composition.renders)
+    known = composition.segments
     if not segments:
         return known
     chosen: list[str] = []
     for name in segments:
-        if name not in composition.renders:
+        if name not in known:
             raise InputError(
                 f"segment '{name}' is not one this bulletin goes to (it goes to: {', '.join(known)})"
             )
@@ -113,27 +127,35 @@ def plan_send(
     try:
         hasher = AddressHasher(workspace.secret_keys())
         with store.session() as session:
-            who = audience(session, hasher, chosen)
+            who = audience(session, hasher, chosen, composition.segment_order)
             campaign = find_campaign(session, composition.key, composition.content_hash)
             if campaign is not None and test_to is None:
                 check_content(session, campaign, composition)
             by_state: dict[tuple[str, str], int] = {}
+            by_copy: dict[tuple[str, str], int] = {}
             sendable: dict[str, int] = {}
+            sendable_copies: dict[str, int] = {}
             in_ledger: set[str] = set()
             ledger_contacts: set[int] = set()
             if campaign is not None and campaign.content_hash == composition.content_hash:
                 by_state = ledger.segment_state_counts(session, campaign.id)
-                states = ledger.sendable_states(retry_unknown)
+                # Rows a crash left claimed go back to pending when the send starts; rows it
+                # left in flight become unknown.
+                states = (*ledger.sendable_states(retry_unknown), ledger.CLAIMED)
                 if retry_unknown:
                     states = (*states, ledger.IN_FLIGHT)
                 sendable = ledger.sendable_counts(session, campaign.id, states)
+                by_copy = ledger.variant_state_counts(session, campaign.id)
+                sendable_copies = ledger.sendable_counts(session, campaign.id, states, by_variant=True)
                 in_ledger, ledger_contacts = ledger.known(session, campaign.id)
             else:
                 campaign = None
         new_by_segment: dict[str, int] = {}
+        new_by_copy: dict[str, int] = {}
         for c in who.candidates:
             if not c.in_ledger(in_ledger, ledger_contacts):
                 new_by_segment[c.segment] = new_by_segment.get(c.segment, 0) + 1
+                new_by_copy[c.variant] = new_by_copy.get(c.variant, 0) + 1
         plans = []
         for seg in chosen:
             count = who.counts[seg]
@@ -163,11 +185,63 @@ def plan_send(
             retry_unknown=retry_unknown,
             test_to=test_to,
             tracking=tracking_summary(workspace, name),
+            variants=_variant_plans(composition, chosen, who, by_copy, sendable_copies, new_by_copy, test_to is not None),
             audience=who,
         )
     finally:
         if own_store:
             store.close()
+
+
+def _variant_plans(
+    composition: Composition,
+    chosen: list[str],
+    who: Audience,
+    by_copy: dict[tuple[str, str], int],
+    sendable: dict[str, int],
+    new: dict[str, int],
+    test: bool,
+) -> list[VariantPlan]:
+    """Per copy that occurs: who has it in the ledger or would, and what this run sends.
+    A test sends one of each copy the audience holds (each single segment, when nobody
+    is on the lists yet)."""
+    frozen: dict[str, int] = {}
+    for (variant, _), n in by_copy.items():
+        frozen[variant] = frozen.get(variant, 0) + n
+    if test:
+        names = list(dict.fromkeys(c.variant for c in who.candidates)) or chosen
+    else:
+        names = list(dict.fromkeys([*frozen, *new]))
+    plans = [
+        VariantPlan(
+            variant=name,
+            recipients=frozen.get(name, 0) + new.get(name, 0),
+            already_sent=by_copy.get((name, "sent"), 0),
+            to_send=1 if test else sendable.get(name, 0) + new.get(name, 0),
+            html_bytes=composition.report.sizes.get(name),
+        )
+        for name in names
+    ]
+    order = composition.segment_order
+    rank = {variant_name(a, order): i for i, a in enumerate(every_audience(order))}
+    return sorted(plans, key=lambda p: (rank.get(p.variant, len(rank)), p.variant))
+
+
+def with_copies(composition: Composition, plan: SendPlan) -> Composition:
+    """`composition` with every copy the plan sends rendered and checked (a send composes
+    only the single segments; the combinations its recipients need are added here), and
+    the plan's sizes and warnings brought up to date."""
+    missing = [v.variant for v in plan.variants if v.variant not in composition.renders and (v.to_send or plan.test_to)]
+    if missing:
+        if composition.more is None:
+            raise InputError(f"this composition has no copy for {', '.join(missing)}; compose every variant first")
+        composition = composition.more([split_name(name) for name in missing])
+    for variant in plan.variants:
+        variant.html_bytes = composition.report.sizes.get(variant.variant)
+        render = composition.renders.get(variant.variant)
+        variant.subject = render.envelope.subject if render is not None else None
+    plan.warnings = _warnings(composition)
+    return composition
 
 
 def _warnings(composition: Composition) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -33,6 +33,7 @@ class CampaignDetail:
     counts: dict[str, int]
     by_segment: dict[tuple[str, str], int]
     failures: list[ledger.Failure]
+    by_copy: dict[tuple[str, str], int] = field(default_factory=dict)  # ('lmc+practice', 'sent') → n
 
 
 def list_campaigns(workspace: Workspace, limit: int = 50) -> list[CampaignRow]:
@@ -73,6 +74,7 @@ def campaign_detail(workspace: Workspace, ident: str, limit: int = 50) -> Campai
                 counts=ledger.state_counts(session, found.id),
                 by_segment=ledger.segment_state_counts(session, found.id),
                 failures=ledger.failures(session, found.id, limit),
+                by_copy=ledger.variant_state_counts(session, found.id),
             )
     finally:
         store.close()

@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from composer.compose.model import Composition
-from composer.errors import ChecksFailed, StoreError, TransportAuthError
+from composer.compose.variants import split_name
+from composer.errors import ChecksFailed, InputError, StoreError, TransportAuthError
 from composer.identity import AddressHasher
 from composer.send.campaign import audience, freeze, open_campaign
 from composer.send.pacing import Pacer
-from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name
+from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name, with_copies
 from composer.send.prepare import RecipientPreparer
 from composer.send.transports import make_transport
 from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
@@ -136,11 +137,7 @@ def send_bulletin(
     Called from the main thread, a first Ctrl-C during the send stops it after the batches
     in flight are answered and recorded, and a second one stops it at once.
     """
-    if composition.report.errors:
-        raise ChecksFailed(
-            f"compose found {len(composition.report.errors)} error(s) in '{composition.key}'; "
-            "nothing was sent. Run 'bulletin check' to see them and fix the bulletin first."
-        )
+    _refuse_errors(composition)
     chosen = chosen_segments(composition, segments)
     name = transport_name(workspace, transport)
     own_store = store is None
@@ -149,6 +146,8 @@ def send_bulletin(
         plan = plan_send(
             workspace, composition, chosen, name, retry_unknown=retry_unknown, test_to=test_to, store=store
         )
+        composition = with_copies(composition, plan)
+        _refuse_errors(composition)
         summary = SendSummary(key=composition.key, transport=name, plan=plan, campaign_id=plan.campaign_id)
         if dry_run:
             summary.dry_run = True
@@ -171,6 +170,14 @@ def send_bulletin(
             store.close()
 
 
+def _refuse_errors(composition: Composition) -> None:
+    if composition.report.errors:
+        raise ChecksFailed(
+            f"compose found {len(composition.report.errors)} error(s) in '{composition.key}'; "
+            "nothing was sent. Run 'bulletin check' to see them and fix the bulletin first."
+        )
+
+
 def _send_tests(
     workspace: Workspace,
     composition: Composition,
@@ -180,13 +187,14 @@ def _send_tests(
     summary: SendSummary,
     store: Store,
 ) -> SendSummary:
-    """One copy per segment to `address`, '[TEST] ' before the subject, outside the ledger."""
+    """One copy per variant that occurs (see plan) to `address`, '[TEST] ' before the
+    subject, outside the ledger."""
     summary.test = True
     preparer = RecipientPreparer(workspace, campaign_id=0)
     started = time.monotonic()
     statuses: dict[str, str] = {}
     with engine:
-        for segment in segments:
+        for segment in [v.variant for v in summary.plan.variants]:
             recipient: PreparedRecipient = preparer.prepare(0, address, 0)
             batch = Batch(
                 campaign_id=0,
@@ -243,7 +251,7 @@ def _send_campaign(
     with store.session() as session:
         # The plan's audience is reused: anyone suppressed since is still never sent,
         # because every batch is read with the suppressions of that moment.
-        who = summary.plan.audience or audience(session, hasher, segments)
+        who = summary.plan.audience or audience(session, hasher, segments, composition.segment_order)
         summary.plan.audience = None
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
@@ -255,7 +263,9 @@ def _send_campaign(
         summary.added = freeze(session, campaign_id, who.candidates)
         summary.skipped = ledger.skip_unsendable(session, campaign_id)
         states = ledger.sendable_states(retry_unknown)
-        total = sum(ledger.sendable_counts(session, campaign_id, states, unknown_before).values())
+        copies = ledger.sendable_counts(session, campaign_id, states, unknown_before, by_variant=True)
+        total = sum(copies.values())
+        composition = _with_each_copy(composition, copies)
         audit.record(
             session,
             "send-start",
@@ -266,6 +276,7 @@ def _send_campaign(
                 "segments": segments,
                 "transport": engine.name,
                 "to_send": total,
+                "copies": copies,
                 "recovered_unknown": summary.recovered,
                 "retry_unknown": retry_unknown,
                 "unknown_settled_by_events": summary.confirmed + summary.confirmed_failed,
@@ -285,7 +296,9 @@ def _send_campaign(
         progress = None
     if progress is not None:
         progress.start(total)
-    batches = _Batches(store, preparer, composition, segments, campaign_id, states, size, hasher, unknown_before)
+    batches = _Batches(
+        store, preparer, composition, list(composition.renders), campaign_id, states, size, hasher, unknown_before
+    )
     try:
         depth = max(1, engine.max_in_flight)
         with (
@@ -367,6 +380,19 @@ def _settle_all(
         in_flight.popleft()
     if unrecorded is not None:
         raise unrecorded
+
+
+def _with_each_copy(composition: Composition, copies: dict[str, int]) -> Composition:
+    """Render a copy the ledger holds but the plan did not foresee (someone joined a
+    second list since the plan was read); refuse it if its checks fail."""
+    missing = [name for name, n in copies.items() if n and name not in composition.renders]
+    if not missing:
+        return composition
+    if composition.more is None:
+        raise InputError(f"this composition has no copy for {', '.join(missing)}; compose every variant first")
+    composition = composition.more([split_name(name) for name in missing])
+    _refuse_errors(composition)
+    return composition
 
 
 @contextlib.contextmanager

@@ -57,6 +57,11 @@ _S = table(Suppression)
 _C = table(Contact)
 
 
+def row_copy() -> Any:
+    """The copy a row gets: its variant; rows frozen before variants existed, their segment's."""
+    return func.coalesce(_T.c.variant, _T.c.segment)
+
+
 class Answer(Protocol):
     """A transport's answer for one row (`send.transports.base.Outcome`)."""
 
@@ -182,13 +187,14 @@ def skip_unsendable(session: Session, campaign_id: int) -> int:
 def next_rows(
     session: Session,
     campaign_id: int,
-    segment: str,
+    variant: str,
     states: Sequence[str],
     after_id: int,
     limit: int,
     unknown_before: datetime | None = None,
 ) -> list[WorkRow]:
-    """The next rows of one segment to send, by id after `after_id` (keyset paging).
+    """The next rows that get one copy (`lmc`, `lmc+practice`; see row_copy) to send, by id
+    after `after_id` (keyset paging).
 
     One query per state: each then reads the (campaign_id, state) index in id order and
     stops at `limit`, where one query over several states would sort every remaining row
@@ -207,7 +213,7 @@ def next_rows(
                 _T.c.campaign_id == campaign_id,
                 _state_is(state, unknown_before),
                 _T.c.id > after_id,
-                _T.c.segment == segment,
+                row_copy() == variant,
                 _T.c.email.is_not(None),
                 ~suppressed,
             )
@@ -368,13 +374,29 @@ def failures(session: Session, campaign_id: int, limit: int = 50) -> list[Failur
     return [Failure(*row) for row in rows]
 
 
-def sendable_counts(
-    session: Session, campaign_id: int, states: Sequence[str], unknown_before: datetime | None = None
-) -> dict[str, int]:
-    """Per segment, the rows a run would pick up (in one of `states`, not suppressed)."""
-    suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)
+def variant_state_counts(session: Session, campaign_id: int) -> dict[tuple[str, str], int]:
+    """Rows by (copy, state): `('lmc+practice', 'sent') → 412`."""
     rows = session.execute(
-        select(_T.c.segment, func.count())
+        select(row_copy(), _T.c.state, func.count())
+        .where(_T.c.campaign_id == campaign_id)
+        .group_by(row_copy(), _T.c.state)
+    )
+    return {(variant, state): int(n) for variant, state, n in rows}
+
+
+def sendable_counts(
+    session: Session,
+    campaign_id: int,
+    states: Sequence[str],
+    unknown_before: datetime | None = None,
+    *,
+    by_variant: bool = False,
+) -> dict[str, int]:
+    """Per segment (or per copy), the rows a run would pick up (in one of `states`, not suppressed)."""
+    suppressed = exists().where(_S.c.email_hash == _T.c.email_hash)
+    group = row_copy() if by_variant else _T.c.segment
+    rows = session.execute(
+        select(group, func.count())
         .where(
             _T.c.campaign_id == campaign_id,
             or_(*(_state_is(state, unknown_before) for state in states)),
@@ -382,7 +404,7 @@ def sendable_counts(
             _T.c.contact_id.is_not(None),
             ~suppressed,
         )
-        .group_by(_T.c.segment)
+        .group_by(group)
     )
     return {segment: int(n) for segment, n in rows}
 
@@ -413,6 +435,7 @@ class NewRow:
     email: str
     email_hash: str
     segment: str
+    variant: str | None = None  # the copy: their segments joined with '+'
 
 
 def add_pending(session: Session, campaign_id: int, rows: Sequence[NewRow]) -> int:
@@ -429,6 +452,7 @@ def add_pending(session: Session, campaign_id: int, rows: Sequence[NewRow]) -> i
             "email": r.email,
             "email_hash": r.email_hash,
             "segment": r.segment,
+            "variant": r.variant,
             "state": PENDING.value,
             "attempts": 0,
             "updated_at": now,

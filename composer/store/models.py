@@ -175,6 +175,9 @@ class Delivery(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     email_hash: Mapped[str] = mapped_column(String(64))
     segment: Mapped[str] = mapped_column(String(40))
+    # The copy frozen for this person: their segments joined with '+' (`lmc+practice`).
+    # None in rows frozen before variants existed: those get their `segment`'s copy.
+    variant: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), default=DeliveryState.PENDING.value)
     batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
     message_id: Mapped[str | None] = mapped_column(String(200))

@@ -63,6 +63,22 @@ def test_each_section_reaches_exactly_its_segments(composition, title: str, audi
         assert in_text == (segment in audiences)
 
 
+@pytest.mark.parametrize("variant", ["lmc+practice", "lmc+registrar", "practice+registrar", "lmc+practice+registrar"])
+def test_a_combination_has_each_section_of_its_segments_once(composition, variant: str) -> None:  # type: ignore[no-untyped-def]
+    render = composition.renders[variant]
+    titles = [s.title for s in render.sections]
+    assert len(titles) == len(set(titles))
+    for title, audiences in EXPECTED.items():
+        assert any(t.startswith(title) for t in titles) == bool(audiences & set(variant.split("+"))), (title, variant)
+    assert composition.report.sizes[variant] < 80_000
+
+
+def test_registrars_get_a_preheader_about_what_they_get(composition) -> None:  # type: ignore[no-untyped-def]
+    registrar = composition.renders["registrar"].preheader
+    assert "FourteenFish" in registrar and "collective action" not in registrar.lower()
+    assert "collective action" in composition.renders["lmc+registrar"].preheader  # the first segment's
+
+
 def test_checks_pass_with_only_the_expected_warnings(composition) -> None:  # type: ignore[no-untyped-def]
     report = composition.report
     assert report.errors == []

@@ -31,8 +31,15 @@ def test_state_lists_each_segment_with_its_sections(client: TestClient) -> None:
     assert data["bulletin"] == "bulletins/2026-06-gpce.yaml"
     assert data["subject"].startswith("GPCE bulletin")
     assert data["preheader"]
-    segments = {s["name"]: s for s in data["segments"]}
-    assert list(segments) == ["lmc", "practice", "registrar"]
+    copies = {s["name"]: s for s in data["segments"]}
+    assert list(copies) == [
+        "lmc", "practice", "registrar", "lmc+practice", "lmc+registrar", "practice+registrar", "lmc+practice+registrar",
+    ]  # fmt: skip
+    both = copies["lmc+registrar"]
+    assert both["combination"] and both["audience"] == ["lmc", "registrar"]
+    assert FOURTEENFISH in titles(both) and JUNE_ACTION in titles(both)
+    assert len(titles(both)) == len(set(titles(both)))
+    segments = {n: s for n, s in copies.items() if not s["combination"]}
     assert FOURTEENFISH in titles(segments["registrar"])
     assert FOURTEENFISH not in titles(segments["lmc"]) + titles(segments["practice"])
     assert JUNE_ACTION in titles(segments["practice"]) and JUNE_ACTION in titles(segments["lmc"])
@@ -125,7 +132,7 @@ def test_broken_yaml_keeps_the_last_good_render_and_names_the_line(
     assert error["line"] == line
     assert "YAML" in error["reason"]
     assert error["message"].startswith(f"bulletins/2026-06-gpce.yaml, line {line}: YAML syntax error")
-    assert [s["name"] for s in data["segments"]] == ["lmc", "practice", "registrar"]
+    assert [s["name"] for s in data["segments"] if not s["combination"]] == ["lmc", "practice", "registrar"]
     assert JUNE_ACTION in client.get("/email/lmc/html").text  # the last good render
 
 

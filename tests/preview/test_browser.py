@@ -154,6 +154,23 @@ def test_each_segment_shows_its_own_sections(page: Any) -> None:
         assert subject.startswith("GPCE bulletin")
 
 
+def test_combinations_are_offered_beside_the_segments(page: Any) -> None:
+    buttons = page.locator("#segment-buttons button")
+    names = [buttons.nth(i).get_attribute("data-segment") for i in range(buttons.count())]
+    assert names == [
+        "lmc", "practice", "registrar", "lmc+practice", "lmc+registrar",
+        "practice+registrar", "lmc+practice+registrar", "all",
+    ]  # fmt: skip
+    page.locator('#segment-buttons button[data-segment="lmc+registrar"]').click()
+    expect(page.locator("#stage iframe")).to_have_count(1)
+    frames_loaded(page)
+    text = frame_text(page, "lmc+registrar")
+    for title in (JUNE_ACTION, FOURTEENFISH, SPR, ELECTIONS):
+        assert text.count(title) == 1, title
+    page.locator('#segment-buttons button[data-segment="all"]').click()
+    expect(page.locator("#stage iframe")).to_have_count(3)  # side by side: the single segments
+
+
 def test_mobile_width_and_both(page: Any) -> None:
     page.get_by_role("button", name="Mobile 375 px").click()
     frames_loaded(page)
@@ -187,7 +204,7 @@ def test_plain_text_tab_and_the_sample_recipient(page: Any) -> None:
 
 def test_checks_panel_links_to_the_section(page: Any) -> None:
     expect(page.locator("#checks-summary")).to_contain_text("warning")
-    expect(page.locator(".gauge")).to_have_count(3)
+    expect(page.locator(".gauge")).to_have_count(7)  # one per copy: combinations are the heaviest
     assert page.locator('.gauge[data-segment="lmc"]').get_attribute("data-level") in {"ok", "warn"}
     link = page.locator(".finding a.goto", has_text="UK Biobank").first
     anchor = link.get_attribute("data-anchor")

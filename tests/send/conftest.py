@@ -15,6 +15,7 @@ import pytest
 from composer.compose.merge import token
 from composer.compose.mime import Envelope
 from composer.compose.model import Composition, Finding, Report, SegmentRender
+from composer.compose.variants import every_audience
 from composer.workspace import Workspace
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import free_port
@@ -23,7 +24,9 @@ API_KEY = "SG.test-key-not-real"
 SEGMENTS = ("lmc", "practice", "registrar")
 
 
-def render_for(segment: str, subject: str = "GPC England bulletin – June 2026") -> SegmentRender:
+def render_for(
+    segment: str, subject: str = "GPC England bulletin – June 2026", audience: tuple[str, ...] = ()
+) -> SegmentRender:
     html = (
         '<!doctype html><html lang="en-GB"><body>'
         f"<p>Dear {token('first_name', 'html')},</p>"
@@ -46,7 +49,9 @@ def render_for(segment: str, subject: str = "GPC England bulletin – June 2026"
         reply_to="info.gpc@bulletin.example",
         list_id="gpce.bulletin.example",
     )
-    return SegmentRender(segment=segment, envelope=envelope, preheader="June", html=html, text=text, sections=())
+    return SegmentRender(
+        segment=segment, envelope=envelope, preheader="June", html=html, text=text, sections=(), audience=audience
+    )
 
 
 def make_composition(
@@ -56,7 +61,8 @@ def make_composition(
     warnings: Sequence[str] = ("Section 3 (block 'article'): link text 'here' says nothing",),
     errors: Sequence[str] = (),
 ) -> Composition:
-    renders = {s: render_for(s) for s in segments}
+    # Every variant, as compose makes them: `lmc`, ..., `lmc+practice`, ...
+    renders = {"+".join(a): render_for("+".join(a), audience=a) for a in every_audience(segments)}
     findings = tuple(Finding("warning", "vague-link-text", w) for w in warnings) + tuple(
         Finding("error", "html-size", e) for e in errors
     )
@@ -67,6 +73,7 @@ def make_composition(
         renders=renders,
         archive_html="<html></html>",
         report=Report(findings=findings, sizes={s: len(r.html) for s, r in renders.items()}),
+        order=tuple(segments),
     )
 
 

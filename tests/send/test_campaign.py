@@ -38,19 +38,46 @@ def outbox_files(ws: Workspace, key: str = "2026-06-test") -> list[str]:
 
 
 def test_one_copy_per_person_in_several_segments(store_workspace: Workspace) -> None:
+    """Someone on two lists gets one message: the copy for both (its variant)."""
     add_contacts(store_workspace, PEOPLE)
     summary = send_bulletin(store_workspace, make_composition(), transport="outbox")
     assert summary.sent == 4
     rows = ledger_rows(store_workspace)
-    assert sorted((r["email"], r["segment"]) for r in rows) == [
-        ("ann@example.org", "lmc"),
-        ("bob@example.org", "practice"),
-        ("cat@example.org", "registrar"),
-        ("dan@example.org", "practice"),
+    assert sorted((r["email"], r["segment"], r["variant"]) for r in rows) == [
+        ("ann@example.org", "lmc", "lmc+practice"),
+        ("bob@example.org", "practice", "practice"),
+        ("cat@example.org", "registrar", "registrar"),
+        ("dan@example.org", "practice", "practice+registrar"),
     ]
     assert len(outbox_files(store_workspace)) == 4
     counts = {s.segment: s for s in summary.plan.segments}
     assert counts["practice"].in_earlier_segment == 1 and counts["registrar"].in_earlier_segment == 1
+    copies = {v.variant: (v.recipients, v.to_send) for v in summary.plan.variants}
+    assert copies == {"practice": (1, 1), "registrar": (1, 1), "lmc+practice": (1, 1), "practice+registrar": (1, 1)}
+    ann = next(p for p in (store_workspace.outbox_dir / "2026-06-test").glob("*.eml") if b"ann@example.org" in p.read_bytes())
+    assert b"(lmc+practice)" in ann.read_bytes()
+
+
+def test_a_row_frozen_before_variants_gets_its_segments_copy(store_workspace: Workspace) -> None:
+    """A campaign frozen before the ledger had variants keeps what it planned."""
+    add_contacts(store_workspace, PEOPLE[:1])
+    first = send_bulletin(store_workspace, make_composition(), transport="outbox", dry_run=True)
+    assert [v.variant for v in first.plan.variants] == ["lmc+practice"]
+    from composer.send.campaign import freeze, open_campaign
+
+    store = Store(store_workspace.database_url())
+    try:
+        with store.session() as s:
+            campaign, _ = open_campaign(s, make_composition(), ["lmc", "practice", "registrar"], "outbox", "test")
+            freeze(s, campaign.id, first.plan.audience.candidates if first.plan.audience else [])
+            s.execute(update(Delivery).values(variant=None))
+    finally:
+        store.close()
+    summary = send_bulletin(store_workspace, make_composition(), transport="outbox")
+    assert summary.sent == 1
+    assert [(v.variant, v.to_send) for v in summary.plan.variants] == [("lmc", 1)]
+    (eml,) = (store_workspace.outbox_dir / "2026-06-test").glob("*.eml")
+    assert b"(lmc)" in eml.read_bytes() and b"(lmc+practice)" not in eml.read_bytes()
 
 
 def test_suppressed_people_are_skipped_and_counted(store_workspace: Workspace) -> None:
@@ -191,13 +218,16 @@ def test_dry_run_changes_nothing(store_workspace: Workspace) -> None:
     assert outbox_files(store_workspace) == []
 
 
-def test_test_to_sends_one_copy_per_segment_outside_the_ledger(store_workspace: Workspace) -> None:
+def test_test_to_sends_one_copy_per_variant_that_occurs_outside_the_ledger(store_workspace: Workspace) -> None:
     add_contacts(store_workspace, PEOPLE)
     summary = send_bulletin(store_workspace, make_composition(), transport="outbox", test_to="me@example.com")
-    assert summary.test and summary.sent == 3
+    assert summary.test and summary.sent == 4  # practice, registrar, lmc+practice, practice+registrar
+    assert [v.variant for v in summary.plan.variants] == ["practice", "registrar", "lmc+practice", "practice+registrar"]
     assert ledger_rows(store_workspace) == [] and campaigns(store_workspace) == []
     files = outbox_files(store_workspace)
-    assert len(files) == 3 and all(f.startswith("test-") for f in files)
+    assert len(files) == 4 and all(f.startswith("test-") for f in files)
+    bodies = b"".join((store_workspace.outbox_dir / "2026-06-test" / f).read_bytes() for f in files)
+    assert b"(lmc+practice)" in bodies and b"(lmc)" not in bodies
     from email import message_from_bytes, policy
 
     msg = message_from_bytes((store_workspace.outbox_dir / "2026-06-test" / files[0]).read_bytes(), policy=policy.default)
@@ -208,6 +238,13 @@ def test_test_to_sends_one_copy_per_segment_outside_the_ledger(store_workspace: 
     assert TokenSigner(store_workspace.secret_keys()).read(token).campaign_id == 0
     entry = audit_entries(store_workspace)[-1]
     assert entry["action"] == "send-test" and "me@example.com" not in str(entry)
+    assert set(entry["detail"]["segments"]) == {"practice", "registrar", "lmc+practice", "practice+registrar"}
+
+
+def test_test_to_before_any_list_is_imported_sends_each_segment(store_workspace: Workspace) -> None:
+    summary = send_bulletin(store_workspace, make_composition(), transport="outbox", test_to="me@example.com")
+    assert [v.variant for v in summary.plan.variants] == ["lmc", "practice", "registrar"]
+    assert summary.sent == 3
 
 
 def test_every_send_is_audited_without_addresses(store_workspace: Workspace) -> None:

@@ -60,8 +60,13 @@ def test_dry_run_shows_the_plan_and_changes_nothing(people: Workspace) -> None:
     assert "Subject:   GPCE bulletin" in out and "From:      GPC England <gpc-bulletin@bulletin.example>" in out
     assert "Transport: outbox" in out
     assert "lmc                  2 recipients" in out
-    assert "practice             1 recipients (1 already in an earlier segment)" in out
+    assert "practice             1 recipients (1 counted in an earlier segment)" in out
     assert "registrar            1 recipients (1 suppressed)" in out
+    assert "Copies (someone in several segments gets one copy with the sections of each):" in out
+    assert "    lmc:                             1; 1 to send now; HTML 59.4 KB" in out
+    assert "    lmc+practice:                    1; 1 to send now; HTML 59.5 KB" in out
+    assert "    registrar:                       1; 1 to send now" in out
+    assert "lmc+registrar" not in out  # only the copies someone gets
     assert "HTML " in out and " KB" in out and "Compose warnings" in out
     assert campaigns(people) == [] and ledger_rows(people) == []
     assert not (people.outbox_dir / "2026-06-gpce").exists()
@@ -92,6 +97,7 @@ def test_send_then_resend_sends_nothing_new_and_campaign_reports(people: Workspa
     assert "2026-06-gpce" in listing.output and "complete" in listing.output
     detail = run(people, "campaign", "1")
     assert "Campaign #1: 2026-06-gpce" in detail.output and re.search(r"sent +4\n", detail.output)
+    assert "By copy (sent / total):" in detail.output and re.search(r"lmc\+practice +1 / 1\n", detail.output)
     assert run(people, "campaign", "2026-06-gpce").output == detail.output
     missing = run(people, "campaign", "99")
     assert missing.exit_code == 1 and "no campaign '99'" in missing.output
@@ -123,9 +129,9 @@ def test_a_provider_reason_is_printed_with_control_characters_escaped(
 def test_test_to_stays_out_of_the_ledger(people: Workspace) -> None:
     result = run(people, "send", SAMPLE, "--yes", "--test-to", "me@example.com")
     assert result.exit_code == 0, result.output
-    assert "Test copies: 3 sent" in result.output
+    assert "Test copies: 4 sent" in result.output  # lmc, practice, registrar and lmc+practice
     files = sorted((people.outbox_dir / "2026-06-gpce").glob("test-*.eml"))
-    assert len(files) == 3
+    assert len(files) == 4
     msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert msg["Subject"].startswith("[TEST] GPCE bulletin")
     assert campaigns(people) == [] and ledger_rows(people) == []
@@ -189,7 +195,7 @@ def test_unknown_outcomes_are_counted_and_retry_unknown_is_explained(workspace_d
     ws = load_workspace(workspace_dir)
     add_contacts(ws, PEOPLE[:2])
     env = {"SENDGRID_API_KEY": API_KEY, "BULLETIN_SENDGRID_API_HOST": fake_sendgrid.url}
-    fake_sendgrid.fail_next(1, kind="stall", stall=1.0)
+    fake_sendgrid.fail_next(2, kind="stall", stall=1.0)  # two requests: the lmc and the lmc+practice copy
     result = run(ws, "send", SAMPLE, "--yes", "--transport", "sendgrid", "--segment", "lmc", env=env)
     assert result.exit_code == 1
     text = " ".join(result.output.split())
@@ -230,3 +236,16 @@ def test_a_second_send_of_the_same_bulletin_is_refused_while_one_runs(people: Wo
         s.query(Lease).delete()
     store.close()
     assert run(people, "send", SAMPLE, "--yes").exit_code == 0
+
+
+def test_dry_run_names_each_copys_subject_when_they_differ(people: Workspace) -> None:
+    path = people.root / SAMPLE
+    text = path.read_text(encoding="utf-8")
+    subject = next(line for line in text.splitlines() if line.startswith("subject: "))
+    path.write_text(
+        text.replace(subject, "subject:\n  lmc: June for LMCs\n  practice: June for practices\n  registrar: June for registrars"),
+        encoding="utf-8",
+    )
+    out = run(people, "send", str(path), "--dry-run").output
+    assert "    lmc+practice:" in out and "      subject: June for LMCs" in out
+    assert "      subject: June for registrars" in out

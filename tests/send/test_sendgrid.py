@@ -64,7 +64,7 @@ def test_each_recipient_gets_one_personalization_with_its_tokens_and_headers(
     claim = signer.read(url_part[len("<https://bulletin.example/u/") : -1])
     assert (claim.contact_id, claim.campaign_id) == (ids[0], summary.campaign_id)
     assert ann.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert ann.html is not None and "Dear Ann," in ann.html and "(lmc)" in ann.html  # first segment wins
+    assert ann.html is not None and "Dear Ann," in ann.html and "(lmc+practice)" in ann.html  # the copy for both
     assert "Dear colleague," in (by_email["bob@example.com"].text or "")
     assert ann.substitutions["%%BT.email.t%%"] == "Ann@Example.org"
     rows = ledger_rows(sg_workspace)

@@ -38,8 +38,11 @@
   }
 
   function shownSegments() {
-    const names = state ? state.segments.map((s) => s.name) : [];
-    return ui.segment === "all" ? names : names.filter((n) => n === ui.segment);
+    // "All side by side" is the single segments; a combination (lmc+practice) is shown
+    // when picked.
+    const copies = state ? state.segments : [];
+    if (ui.segment === "all") return copies.filter((s) => !s.combination).map((s) => s.name);
+    return copies.filter((s) => s.name === ui.segment).map((s) => s.name);
   }
 
   function shownWidths() {
@@ -133,12 +136,19 @@
 
   function renderControls() {
     const box = $("segment-buttons");
-    const wanted = [...state.segments.map((s) => [s.name, s.name]), ["all", "All side by side"]];
+    const singles = state.segments.filter((s) => !s.combination);
+    const combos = state.segments.filter((s) => s.combination);
+    const wanted = [...singles, ...combos].map((s) => [s.name, s.name, s.combination ? `The copy for someone in ${s.audience.join(" and ")}: every section of each, once` : null]);
+    wanted.push(["all", "All side by side", null]);
     const have = [...box.querySelectorAll("button")].map((b) => b.dataset.segment).join("|");
     if (have !== wanted.map(([n]) => n).join("|")) {
       box.replaceChildren(
-        ...wanted.map(([name, label]) =>
-          h("button", { type: "button", "data-segment": name, text: label, onclick: () => setUi({ segment: name }) }),
+        ...wanted.map(([name, label, title]) =>
+          h("button", {
+            type: "button", "data-segment": name, text: label, title,
+            className: title ? "combination" : null,
+            onclick: () => setUi({ segment: name }),
+          }),
         ),
       );
     }
