@@ -18,9 +18,9 @@ from typing import Any
 from lxml import etree
 
 from composer.authoring.changes import (
-    W,
     Comment,
     Revision,
+    W,
     accept_changes,
     comment_anchors,
     first_words,
@@ -237,9 +237,7 @@ class _BodyReader:
             tag = etree.QName(child).localname
             if tag == "t":
                 para.spans.append(Span(child.text or "", bold, italic, href))
-            elif tag == "tab":
-                para.spans.append(Span(" ", bold, italic, href))
-            elif tag in ("br", "cr"):
+            elif tag == "tab" or tag in ("br", "cr"):
                 para.spans.append(Span(" ", bold, italic, href))
             elif tag == "drawing":
                 self._drawing(child, para)

@@ -44,7 +44,7 @@ def write_atomic(path: Path, content: bytes, force: bool = False) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -51,7 +52,7 @@ def import_(ctx: click.Context, draft: Path, out: Path | None, accept_changes: b
     click.echo(f"Next: bulletin preview {_shown(result.out)}")
 
 
-def _table(rows: list[object]) -> str:
+def _table(rows: Sequence[object]) -> str:
     from composer.authoring.importer import SectionRow
 
     header = ("#", "heading", "block", "why", "audiences")
