@@ -10,7 +10,6 @@ process into a temporary copy of the workspace, and prints the wall time and the
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time

@@ -25,15 +25,19 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
+def dump_yaml(data: object) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+
+
 def to_yaml(data: dict[str, Any], header: str = "") -> str:
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+    body = dump_yaml(data)
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
     return ("\n".join(lines) + "\n\n" if lines else "") + body.replace("\n- block:", "\n\n- block:")
 
 
 def refuse_existing(path: Path, force: bool) -> None:
     if path.exists() and not force:
-        raise InputError("already exists; choose another --out or add --force to replace it", Location(file=path))
+        raise InputError("already exists; choose another name or add --force to replace it", Location(file=path))
 
 
 def write_atomic(path: Path, content: bytes, force: bool = False) -> None:
