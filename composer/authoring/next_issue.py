@@ -38,7 +38,7 @@ def placeholder(field: FieldSpec, previous: Any) -> Any:
     if field.type == "list":
         if isinstance(field.items, list):
             return [{f.name: placeholder(f, None) for f in field.items if f.required}]
-        return [placeholder(FieldSpec(name="item", type=field.items or "string"), None)]
+        return [placeholder(FieldSpec.model_validate({"name": "item", "type": field.items or "string"}), None)]
     return previous  # email, boolean, integer: the last issue's value is the likely one
 
 
