@@ -18,6 +18,12 @@ DATED = re.compile(
     re.IGNORECASE,
 )
 
+# "Hustings and voting will take place at the start of the GPC England meeting on 9 July 2026"
+TAKES_PLACE = re.compile(
+    rf"^(?P<label>.+?)\s+(?:will\s+)?(?:take|takes)\s+place\s+(?P<note>.+?)\s+on\s+{_DATE}\s*\.?$",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -45,14 +51,18 @@ def _clock(text: str | None) -> str:
     return f"{hour:02d}:{minute:02d}"
 
 
+def _group(found: re.Match[str], name: str) -> str | None:
+    return found.groupdict().get(name)
+
+
 def dated_step(line: str) -> Step | None:
     """The step a line states, or None when it is not a dated line."""
-    found = DATED.match(line.strip())
+    found = DATED.match(line.strip()) or TAKES_PLACE.match(line.strip())
     if not found or found["month"].lower() not in MONTHS:
         return None
     day, year = int(found["day"]), int(found["year"])
     if not 1 <= day <= 31:
         return None
     note = (found["note"] or "").strip().rstrip(".") or None
-    at = f"{year:04d}-{MONTHS[found['month'].lower()]:02d}-{day:02d} {_clock(found['time'] or found['time2'])}"
+    at = f"{year:04d}-{MONTHS[found['month'].lower()]:02d}-{day:02d} {_clock(_group(found, 'time') or _group(found, 'time2'))}"
     return Step(found["label"].strip(), at, note[:1].upper() + note[1:] if note else None)

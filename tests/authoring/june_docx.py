@@ -67,7 +67,7 @@ JUNE: list[tuple[str, str]] = [
     ("Normal", "Nominations open – midday on 25 June 2026"),
     ("Normal", "Nominations close – midday on 2 July 2026"),
     ("Normal", "Candidate statements shared with committee – 2 July 2026"),
-    ("Normal", "Hustings and voting – 9 July 2026 (at the start of the GPC England meeting)"),
+    ("Normal", "Hustings and voting will take place at the start of the GPC England meeting on 9 July 2026"),
     ("Normal", "Please note that out of the three Deputy Chairs of GPC England, one of these does not need to be a GPC England member at the time of election. It is for this reason that the details of these elections are being shared beyond GPC England committee members, as this means GP BMA members based in England are eligible to stand for one of the Deputy Chair of GPC England roles. The voting membership for these elections is voting GPC England committee members."),
     ("Normal", "Please look out for further updates which will be shared in upcoming bulletin publications and emails from the BMA."),
     ("Normal", "In the meantime, should you have any questions regarding this election, please email [elections@bma.org.uk](mailto:elections@bma.org.uk)"),

@@ -46,6 +46,7 @@ def test_a_bad_import_declaration_is_refused_with_its_line(workspace_dir: Path, 
         ("Nominations open – midday on 25 June 2026", "2026-06-25 12:00", None),
         ("Webinar – 6.30pm on Tuesday 7 July 2026", "2026-07-07 18:30", None),
         ("Hustings and voting – 9 July 2026 (at the start of the meeting)", "2026-07-09 00:00", "At the start of the meeting"),
+        ("Hustings and voting will take place at the start of the meeting on 9 July 2026", "2026-07-09 00:00", "At the start of the meeting"),
     ],
 )
 def test_dated_lines_become_uk_time_steps(line: str, at: str, note: str | None) -> None:
