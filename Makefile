@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest golden bench clean
+.PHONY: demo test lint typecheck pytest golden bench clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 ## golden: regenerate the golden files after a reviewed change to blocks or layouts
+## docs: regenerate the block reference at the top of docs/BLOCKS.md from sections/*/block.yaml
+docs: $(STAMP)
+	$(BIN)/python -m composer.authoring.catalogue docs/BLOCKS.md sections
+
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests/compose/test_golden.py --update-golden
 
@@ -37,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/import_docx.py
 
 clean:
 	rm -rf out outbox .bulletin .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "campaign": "composer.cli.send_cmd:campaign",
     "serve": "composer.cli.serve_cmd:serve",
     "preview": "composer.cli.preview_cmd:preview",
+    "import": "composer.cli.import_cmd:import_",
+    "blocks": "composer.cli.blocks_cmd:blocks",
+    "new": "composer.cli.blocks_cmd:new",
 }
 
 

@@ -97,6 +97,17 @@ def _check_email(value: str) -> str:
     return value.strip()
 
 
+_ASSET = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_./-]*\.(png|jpe?g|gif|webp)$", re.IGNORECASE)
+
+
+def check_image_src(value: str) -> str:
+    """A web address, or a picture in the bulletin's assets folder (`2026-06-gpce/photo.png`)."""
+    value = value.strip()
+    if _ASSET.match(value) and ".." not in value.split("/"):
+        return value
+    return check_url(value)
+
+
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Markdown = Annotated[str, AfterValidator(check_markdown_size)]
 Url = Annotated[str, AfterValidator(check_url)]
@@ -106,7 +117,7 @@ Email = Annotated[str, AfterValidator(_check_email)]
 class ImageValue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    src: Url
+    src: Annotated[str, AfterValidator(check_image_src)]
     alt: str | None = Field(default=None, description="What the image shows; '' only if decorative")
     width: int | None = Field(default=None, ge=1, le=600)
     href: Url | None = None
@@ -143,11 +154,52 @@ class FieldSpec(BaseModel):
         return value
 
 
+# What `bulletin import` can see in a section of a Word draft (composer/authoring/rules.py
+# computes each one); a block's `import:` declaration names them.
+ImportShape = Literal["list", "dated", "quote", "links", "image", "email_line"]
+ImportSource = Literal[
+    "heading", "image", "text", "text.first", "text.rest", "text.before", "text.after",
+    "text.after.first", "text.after.rest", "list", "dated", "quote", "attribution.name",
+    "attribution.role", "links", "links.first", "links.last", "email_line.text",
+    "email_line.email", "signoff.closing", "signoff.name", "signoff.role", "signoff.contacts",
+]
+ImportPlacement = Literal["section", "intro", "trailing_links", "signoff"]
+
+
+class FixedValue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: Any
+
+
+class ImportRule(BaseModel):
+    """One way a section is recognised: every condition given must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heading_words: list[str] = []
+    words: list[str] = []
+    shapes: list[ImportShape] = []
+
+
+class ImportDeclaration(BaseModel):
+    """How `bulletin import` recognises this block in a Word draft and fills its fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    placement: ImportPlacement = "section"
+    recognise: list[ImportRule] = []
+    fill: dict[str, ImportSource | FixedValue]
+
+
 class BlockDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
     title_field: str | None = None
+    standing: bool = False
+    example: dict[str, Any] | None = None
+    import_: ImportDeclaration | None = Field(default=None, alias="import")
     fields: list[FieldSpec]
 
 
@@ -256,6 +308,13 @@ def _load_block_cached(sections_dir: Path, name: str, tz_name: str, _stamp: floa
             f"title_field '{declaration.title_field}' is not one of the fields ({', '.join(names)})",
             Location(file=doc.path, line=doc.line_of("title_field")),
         )
+    if declaration.import_ is not None:
+        unknown = sorted(set(declaration.import_.fill) - set(names))
+        if unknown:
+            raise InputError(
+                f"import.fill names {', '.join(unknown)}, not one of the fields ({', '.join(names)})",
+                Location(file=doc.path, line=doc.line_of("import", "fill", unknown[0])),
+            )
     try:
         model = _object_model(f"Block_{name}", declaration.fields, ZoneInfo(tz_name))
     except ValueError as exc:

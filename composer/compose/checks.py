@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, SoupStrainer, Tag
@@ -33,6 +34,11 @@ _EXTERNAL_CSS = re.compile(r"""(?:@import\s+url\(|<link\b[^>]*href=)["']?(https?
 _ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # a tag's attributes, quoted ">" included
 _LINKS_AND_IMAGES = re.compile(rf"<a\b{_ATTRS}>.*?</a\s*>|<img\b{_ATTRS}>", re.S | re.I)
 _HTML_LANG = re.compile(r"<html\b[^>]*\slang=\"[^\"]+\"", re.I)
+
+# What `bulletin new` leaves for staff to fill in; check_placeholders reports each one.
+FILL_IN = "FILL IN"
+PLACEHOLDER_URL = "https://fill-in.example/"
+PLACEHOLDER_DATE = date(1900, 1, 1)
 
 
 
@@ -71,6 +77,7 @@ def check_bulletin(bulletin: LoadedBulletin, own_host: str | None = None) -> lis
     for section in bulletin.sections:
         findings.extend(_check_section_source(section))
         findings.extend(_check_markdown_images(section, own_host))
+    findings.extend(check_placeholders(bulletin))
     for segment in meta.segments:
         if not bulletin.sections_for(segment):
             findings.append(_finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
@@ -82,6 +89,33 @@ def _texts(value: str | dict[str, str]) -> list[tuple[str, str]]:
     if isinstance(value, str):
         return [("", value)]
     return [(f" for {key}", text) for key, text in value.items()]
+def check_placeholders(bulletin: LoadedBulletin) -> Iterator[Finding]:
+    """Errors for what `bulletin new` left to fill in: FILL IN text, the placeholder link and date."""
+    if bulletin.meta.issue_date == PLACEHOLDER_DATE:
+        yield _finding("error", "placeholder", "issue_date is still the placeholder 1900-01-01: give the date of this issue")
+    for field in ("subject", "preheader"):
+        if FILL_IN in getattr(bulletin.meta, field):
+            yield _finding("error", "placeholder", f"the {field} still says {FILL_IN}: write it")
+    for section in bulletin.sections:
+        for path, value in _values(section.values.model_dump()):
+            if isinstance(value, datetime | date) and (value.date() if isinstance(value, datetime) else value) == PLACEHOLDER_DATE:
+                what = "the placeholder date 1900-01-01: give the real date"
+            elif isinstance(value, str) and (FILL_IN in value or value == PLACEHOLDER_URL):
+                what = f"a placeholder ({value.strip()[:60]}): fill it in"
+            else:
+                continue
+            yield _finding("error", "placeholder", f"field '{path}' is still {what}", section=section)
+
+
+def _values(value: object, path: str = "") -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _values(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            yield from _values(item, f"{path}[{index}]")
+    else:
+        yield path, value
 
 
 def _check_section_source(section: LoadedSection) -> Iterator[Finding]:
