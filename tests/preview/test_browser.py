@@ -170,6 +170,13 @@ def test_mobile_width_and_both(page: Any) -> None:
     assert desktop.evaluate("f => [f.clientWidth, f.contentWindow.innerWidth]") == [600, 600]
 
 
+def test_every_segment_renders_in_standards_mode(page: Any) -> None:
+    """Without a doctype browsers and webmail render the email in quirks mode."""
+    frames = page.locator("#stage iframe")
+    modes = {f.get_attribute("data-segment"): f.evaluate("f => f.contentDocument.compatMode") for f in frames.all()}
+    assert modes and set(modes.values()) == {"CSS1Compat"}, modes
+
+
 def test_plain_text_tab_and_the_sample_recipient(page: Any) -> None:
     page.locator("#recipient").select_option("hostile")
     frames_loaded(page)
