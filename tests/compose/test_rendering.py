@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from composer.compose.model import Composition
 from composer.compose.pipeline import compose_bulletin
+from tests.compose.mso import mso_widths
 
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
+OFFICIAL_MSO = json.loads((Path(__file__).parent / "data" / "official_mso_widths.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -24,3 +27,14 @@ def _documents(comp: Composition) -> dict[str, str]:
 def test_every_segment_and_the_archive_start_with_a_doctype(june: Composition) -> None:
     for name, html in _documents(june).items():
         assert html.lower().startswith("<!doctype html>"), f"{name} has no doctype: quirks mode"
+
+
+def test_outlook_widths_equal_official_mjml_for_every_block(june: Composition) -> None:
+    """bench/official_mso_widths.py recorded these from official MJML 4 on node."""
+    documents = _documents(june)
+    assert set(documents) == set(OFFICIAL_MSO)
+    for name, html in documents.items():
+        ours = mso_widths(html)
+        assert set(ours) == set(OFFICIAL_MSO[name]), name
+        for anchor, widths in OFFICIAL_MSO[name].items():
+            assert ours[anchor] == widths, f"{name} {anchor}: Outlook widths {ours[anchor]}, official MJML {widths}"
