@@ -177,6 +177,27 @@ def test_every_segment_renders_in_standards_mode(page: Any) -> None:
     assert modes and set(modes.values()) == {"CSS1Compat"}, modes
 
 
+EDGES = """f => {
+    const doc = f.contentDocument;
+    const left = el => Math.round(el.getBoundingClientRect().left);
+    return {
+        text: [...doc.querySelectorAll('.prose > div')].filter(d => !d.closest('.inset')).map(left),
+        boxes: [...doc.querySelectorAll('.inset .mj-column-per-100')].map(left),
+        pictures: [...doc.querySelectorAll('.picture img')].map(left),
+    };
+}"""
+
+
+def test_mobile_edges_line_up(page: Any) -> None:
+    """At 375 px text, pictures and boxed sections share one left edge (16 px)."""
+    page.get_by_role("button", name="Mobile 375 px").click()
+    frames_loaded(page)
+    for frame in page.locator('#stage iframe[data-width="mobile"]').all():
+        edges = frame.evaluate(EDGES)
+        assert edges["text"] and edges["boxes"], edges
+        assert {x for xs in edges.values() for x in xs} == {16}, (frame.get_attribute("data-segment"), edges)
+
+
 def test_plain_text_tab_and_the_sample_recipient(page: Any) -> None:
     page.locator("#recipient").select_option("hostile")
     frames_loaded(page)
