@@ -38,3 +38,18 @@ def test_outlook_widths_equal_official_mjml_for_every_block(june: Composition) -
         assert set(ours) == set(OFFICIAL_MSO[name]), name
         for anchor, widths in OFFICIAL_MSO[name].items():
             assert ours[anchor] == widths, f"{name} {anchor}: Outlook widths {ours[anchor]}, official MJML {widths}"
+
+
+def _preheader_div(html: str) -> str:
+    body = html[html.find("<body") :]
+    start = body.find('<div style="display:none')
+    return body[start : body.find("</div>", start)]
+
+
+def test_preheader_is_hidden_in_body_colour_with_filler(june: Composition) -> None:
+    for name, render in june.renders.items():
+        div = _preheader_div(render.html)
+        assert render.preheader in div, name
+        assert "color:#4a5566" in div and "#ffffff" not in div, f"{name}: low-contrast preheader (HTML_FONT_LOW_CONTRAST)"
+        filler = div.split(render.preheader, 1)[1]
+        assert filler.count("\u034f\u200c\u00a0") >= 50, f"{name}: no filler after the preheader"
