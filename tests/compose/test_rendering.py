@@ -53,3 +53,29 @@ def test_preheader_is_hidden_in_body_colour_with_filler(june: Composition) -> No
         assert "color:#4a5566" in div and "#ffffff" not in div, f"{name}: low-contrast preheader (HTML_FONT_LOW_CONTRAST)"
         filler = div.split(render.preheader, 1)[1]
         assert filler.count("\u034f\u200c\u00a0") >= 50, f"{name}: no filler after the preheader"
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(hex_colour: str) -> float:
+        rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((lum(a), lum(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_light_scheme_declared_and_masthead_and_buttons_outlined(june: Composition) -> None:
+    """Forced dark mode darkens the page but keeps navy: an outline keeps them apart."""
+    import re
+
+    for name, html in _documents(june).items():
+        head = html[: html.find("<body")]
+        assert '<meta name="color-scheme" content="light"' in head, name
+        assert '<meta name="supported-color-schemes" content="light"' in head, name
+        buttons = re.findall(r'bgcolor="#1b2a4a" role="presentation" valign="middle" style="border:2px solid (#[0-9a-f]{6})', html)
+        masthead = re.findall(r'border-bottom:4px solid #f0b323;border-top:2px solid (#[0-9a-f]{6})', html)
+        assert masthead, f"{name}: masthead has no outline"
+        assert buttons, f"{name}: buttons have no outline"
+        for outline in {*buttons, *masthead}:
+            assert _contrast(outline, "#1b2a4a") >= 3 and _contrast(outline, "#121212") >= 3, outline
