@@ -108,7 +108,7 @@ class SegmentRenderer:
         html = self._mjml_to_html(mjml, segment)
         self.timer.add("mjml", started)
         started = time.perf_counter()
-        html = inline_css(html)
+        html = finish_html(inline_css(html), self.theme)
         self.timer.add("inline", started)
         return SegmentRender(
             segment=segment,
@@ -122,7 +122,7 @@ class SegmentRenderer:
     def render_archive(self) -> tuple[str, str]:
         """The whole bulletin, every section once, for the public view-online page."""
         mjml, text = self._render_document(list(self.bulletin.sections), None)
-        return inline_css(self._mjml_to_html(mjml, "archive")), text
+        return finish_html(inline_css(self._mjml_to_html(mjml, "archive")), self.theme), text
 
     def _render_document(self, sections: list[LoadedSection], segment: str | None) -> tuple[str, str]:
         started = time.perf_counter()
@@ -169,6 +169,30 @@ class SegmentRenderer:
                 f"MJML could not be rendered for {label}: {exc}. Check the MJML in the layout and the blocks it uses",
                 Location(file=self.layout_html.filename),
             ) from None
+
+
+_IMG = re.compile(r"<img\b[^>]*>")
+_IMG_STYLE = re.compile(r'style="([^"]*)"')
+_BUTTON_CELL_VALIGN = re.compile(r'(<td\b[^>]*?) vertical-align="[^"]*"')
+
+
+def finish_html(html: str, theme: dict[str, Any]) -> str:
+    """Correct what MJML writes and mail clients or validators trip over.
+
+    - `height="auto"` on <img> is not valid HTML (height is a number of pixels): dropped;
+      a pixel height stays as the attribute (Outlook needs it) while the CSS height
+      becomes `auto`, so a picture scaled down on a phone keeps its proportions.
+    - A blocked image shows its alt text in the img's font: give it the body's font,
+      size and muted colour rather than the client's 13 px Times.
+    - mj-button writes a `vertical-align` attribute on its cell, which HTML does not have.
+    """
+    alt_style = f"font-family:{theme.get('font_family', 'sans-serif')};line-height:20px;color:{theme.get('muted', '#4a5566')};"
+
+    def image(match: re.Match[str]) -> str:
+        tag = match.group(0).replace(' height="auto"', "")
+        return _IMG_STYLE.sub(lambda m: 'style="' + re.sub(r"\bheight:\s*\d+px", "height:auto", m.group(1)) + alt_style + '"', tag, count=1)
+
+    return _BUTTON_CELL_VALIGN.sub(r"\1", _IMG.sub(image, html))
 
 
 def _cache_dir(workspace: Workspace) -> Path | None:

@@ -79,3 +79,17 @@ def test_light_scheme_declared_and_masthead_and_buttons_outlined(june: Compositi
         assert buttons, f"{name}: buttons have no outline"
         for outline in {*buttons, *masthead}:
             assert _contrast(outline, "#1b2a4a") >= 3 and _contrast(outline, "#121212") >= 3, outline
+
+
+def test_images_and_buttons_carry_only_valid_attributes(june: Composition) -> None:
+    import re
+
+    documents = _documents(june)
+    assert re.search(r"<img\b", documents["lmc"]), "the sample's lmc copy has a picture"
+    for name, html in documents.items():
+        for img in re.findall(r"<img\b[^>]*>", html):
+            assert 'height="auto"' not in img, img
+            style = re.search(r'style="([^"]*)"', img).group(1)  # type: ignore[union-attr]
+            assert "font-family:-apple-system" in style and "color:#4a5566" in style, f"unstyled alt text: {img}"
+            assert "height:auto" in style, img
+        assert not re.search(r'<td\b[^>]* vertical-align="', html), f"{name}: vertical-align attribute on a cell"
