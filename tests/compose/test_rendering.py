@@ -93,3 +93,17 @@ def test_images_and_buttons_carry_only_valid_attributes(june: Composition) -> No
             assert "font-family:-apple-system" in style and "color:#4a5566" in style, f"unstyled alt text: {img}"
             assert "height:auto" in style, img
         assert not re.search(r'<td\b[^>]* vertical-align="', html), f"{name}: vertical-align attribute on a cell"
+
+
+BARE_URL = r"\s*(?:>>|•)?\s*[(<]?(?:https?://|mailto:)\S+[)>]?[.,;:]?"
+
+
+def test_plain_text_lines_fit_78_characters_except_bare_urls(june: Composition) -> None:
+    import re
+
+    for name, render in june.renders.items():
+        long = [line for line in render.text.splitlines() if len(line) > 78 and not re.fullmatch(BARE_URL, line)]
+        assert long == [], f"{name}: lines over 78 characters: {long}"
+        for line in render.text.splitlines():
+            assert not re.search(r"\S: https?://", line), f"{name}: URL not on its own line: {line!r}"
+        assert not re.search(r"^[-=]{79,}$", render.text, re.M), f"{name}: a headline's underline runs past 78"
