@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from composer.compose.mime import Envelope
+
+if TYPE_CHECKING:
+    from composer.compose.assets import Asset
 
 Severity = Literal["error", "warning"]
 
@@ -79,3 +82,4 @@ class Composition:
     archive_html: str  # the public "view online" page: no tokens, no personal data
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    assets: dict[str, Asset] = field(default_factory=dict)  # pictures from the bulletin's folder, by src

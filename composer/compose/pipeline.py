@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from composer.compose import checks
+from composer.compose.assets import write_assets
 from composer.compose.merge import Recipient, fill, substitutions, token
 from composer.compose.mime import build_message, encoded_size
 from composer.compose.model import Composition, Finding, Report, SegmentRender
@@ -69,7 +70,7 @@ def compose_bulletin(
     timer.add("load", started)
 
     renders: dict[str, SegmentRender] = {}
-    findings: list[Finding] = checks.check_bulletin(bulletin)
+    findings: list[Finding] = checks.check_bulletin(bulletin) + checks.check_pictures(bulletin, renderer.assets)
     sizes: dict[str, int] = {}
     sample = substitutions(sample_recipient(workspace))
     for name in chosen:
@@ -94,6 +95,7 @@ def compose_bulletin(
         archive_html=archive_html,
         report=Report(findings=tuple(_dedupe(findings)), sizes=sizes),
         timings=dict(timer.totals),
+        assets=renderer.assets,
     )
 
 
@@ -145,6 +147,7 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
             message = build_message(render.envelope, to=recipient.email, html=html, text=text, headers=headers)
             (tmp / f"{name}.eml").write_bytes(bytes(message))
         (tmp / "archive.html").write_text(composition.archive_html, encoding="utf-8")
+        write_assets(composition.assets, tmp)
         report = {
             "bulletin": str(composition.source),
             "key": composition.key,

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from markupsafe import Markup
 
+from composer.compose import assets as pictures
 from composer.compose.inline import inline_css, mark_inline_styles
 from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
@@ -38,10 +39,16 @@ class Timer:
 class SegmentRenderer:
     """Compiles every template a bulletin needs up front, then renders segments."""
 
-    def __init__(self, workspace: Workspace, bulletin: LoadedBulletin, timer: Timer | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, bulletin: LoadedBulletin, timer: Timer | None = None, asset_base: str | None = None
+    ) -> None:
         self.workspace = workspace
         self.bulletin = bulletin
         self.timer = timer or Timer()
+        # Pictures from the bulletin's folder, published under base_url (the preview
+        # passes its own address so it shows the local files).
+        self.assets = pictures.collect_assets(bulletin)
+        self.asset_base = asset_base or workspace.sender.base_url
         tz = workspace.sender.timezone
         cache = _cache_dir(workspace)
         self.html_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="html", tz=tz, cache_dir=cache)
@@ -133,8 +140,9 @@ class SegmentRenderer:
             mjml_tpl, text_tpl = self.block_templates[section.block.name]
             where = Location(file=self.bulletin.path, line=section.line, section=section.index, block=section.block.name)
             info = {"index": section.index, "anchor": section.anchor, "block": section.block.name, "title": section.title}
-            html_ctx = {**base, **prepare_fields(section.values, section.block.fields, "html"), "section": info}
-            text_ctx = {**base, **prepare_fields(section.values, section.block.fields, "text"), "section": info}
+            values = self._with_pictures(section)
+            html_ctx = {**base, **prepare_fields(values, section.block.fields, "html"), "section": info}
+            text_ctx = {**base, **prepare_fields(values, section.block.fields, "text"), "section": info}
             marker = (
                 f'<mj-raw><a id="{section.anchor}" data-section="{section.index}" '
                 f'data-block="{section.block.name}"></a></mj-raw>'
@@ -151,6 +159,20 @@ class SegmentRenderer:
         text = render(self.layout_text, {**base, "content": "\n\n".join(text_parts), "footer_reason": reason}, layout_where)
         self.timer.add("jinja", started)
         return mjml, _tidy_text(text)
+
+    def _with_pictures(self, section: LoadedSection) -> Any:
+        """The section's values with each local picture at its public address and height."""
+        update: dict[str, Any] = {}
+        for name in pictures.image_fields(section):
+            image = getattr(section.values, name)
+            asset = self.assets.get(image.src)
+            if asset is not None:
+                update[name] = image.model_copy(update={
+                    "src": pictures.public_url(self.asset_base, asset),
+                    "width": pictures.displayed_width(image.width),
+                    "height": image.height or pictures.displayed_height(asset, image.width),
+                })  # fmt: skip
+        return section.values.model_copy(update=update) if update else section.values
 
     def _footer_reason(self, segment: str | None) -> str:
         name = self.workspace.sender.name
