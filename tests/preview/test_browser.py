@@ -198,6 +198,16 @@ def test_mobile_edges_line_up(page: Any) -> None:
         assert {x for xs in edges.values() for x in xs} == {16}, (frame.get_attribute("data-segment"), edges)
 
 
+def test_the_sample_picture_shows_from_the_bulletin_folder(page: Any) -> None:
+    frame = page.locator('#stage iframe[data-segment="lmc"]').first
+    picture = frame.evaluate(
+        """f => { const img = f.contentDocument.querySelector('.picture img');
+                 return img && [img.complete, img.naturalWidth, new URL(img.src).pathname]; }"""
+    )
+    assert picture and picture[0] and picture[1] == 1200, picture
+    assert picture[2].startswith("/assets/") and picture[2].endswith(".png")
+
+
 def test_plain_text_tab_and_the_sample_recipient(page: Any) -> None:
     page.locator("#recipient").select_option("hostile")
     frames_loaded(page)
