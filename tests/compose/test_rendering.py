@@ -107,3 +107,18 @@ def test_plain_text_lines_fit_78_characters_except_bare_urls(june: Composition) 
         for line in render.text.splitlines():
             assert not re.search(r"\S: https?://", line), f"{name}: URL not on its own line: {line!r}"
         assert not re.search(r"^[-=]{79,}$", render.text, re.M), f"{name}: a headline's underline runs past 78"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/spamassassin").exists(), reason="needs spamassassin (apt-get install spamassassin)")
+def test_spamassassin_scores_every_segment_zero(june: Composition, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import subprocess
+
+    from composer.compose.pipeline import write_outputs
+
+    write_outputs(workspace, june, tmp_path / "out")
+    for name in june.renders:
+        eml = (tmp_path / "out" / f"{name}.eml").read_bytes()
+        report = subprocess.run(["spamassassin", "-L", "-t"], input=eml, capture_output=True, timeout=120, check=False).stdout
+        score = re.search(rb"Content analysis details:\s+\((-?[\d.]+) points", report)
+        assert score and float(score.group(1)) <= 0.0, report.decode(errors="replace")[-1500:]
