@@ -210,7 +210,8 @@ class _Builder:
             name = f"{base}-{n}.{image.extension}"
         rel = f"{folder}/{name}"
         self.images[rel] = image.data
-        value: dict[str, Any] = {"src": rel, "alt": image.alt}
+        # The src names the file inside the bulletin's picture folder (composer.compose.assets).
+        value: dict[str, Any] = {"src": name, "alt": image.alt}
         if image.width_px:
             value["width"] = min(image.width_px, MAX_IMAGE_WIDTH)
         if not image.alt:

@@ -97,29 +97,32 @@ def _check_email(value: str) -> str:
     return value.strip()
 
 
-_ASSET = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_./-]*\.(png|jpe?g|gif|webp)$", re.IGNORECASE)
-
-
-def check_image_src(value: str) -> str:
-    """A web address, or a picture in the bulletin's assets folder (`2026-06-gpce/photo.png`)."""
-    value = value.strip()
-    if _ASSET.match(value) and ".." not in value.split("/"):
-        return value
-    return check_url(value)
-
-
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Markdown = Annotated[str, AfterValidator(check_markdown_size)]
 Url = Annotated[str, AfterValidator(check_url)]
 Email = Annotated[str, AfterValidator(_check_email)]
 
 
+def _check_image_src(value: str) -> str:
+    """A web address, or a file name in the bulletin's picture folder (see compose.assets)."""
+    value = value.strip()
+    if urlsplit(value).scheme:
+        return check_url(value)
+    if not re.search(r"\.(?:png|jpe?g|gif)$", value, re.I):
+        raise ValueError(f"'{value}' is neither a web address nor a .png, .jpg or .gif file name")
+    return value
+
+
+ImageSrc = Annotated[str, AfterValidator(_check_image_src)]
+
+
 class ImageValue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    src: Annotated[str, AfterValidator(check_image_src)]
+    src: ImageSrc
     alt: str | None = Field(default=None, description="What the image shows; '' only if decorative")
     width: int | None = Field(default=None, ge=1, le=600)
+    height: int | None = Field(default=None, ge=1, description="Pixel height shown; worked out for files in the picture folder")
     href: Url | None = None
     decorative: bool = False
 

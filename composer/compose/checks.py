@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, SoupStrainer, Tag
 
+from composer.compose import assets as pictures
 from composer.compose.blocks import FieldSpec, check_url
 from composer.compose.markdown import image_sources
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
@@ -273,3 +274,37 @@ def _check_link(element: Tag, segment: str, section: LoadedSection | None) -> It
         yield _finding("warning", "vague-link-text",
             f"the link text {label} does not say where it goes; screen-reader users hear links out of context",
             segment=segment, section=section)  # fmt: skip
+
+
+def check_pictures(bulletin: LoadedBulletin, found: dict[str, pictures.Asset]) -> list[Finding]:
+    """Each picture from the bulletin's folder: sharp enough for its width, light enough to load."""
+    findings: list[Finding] = []
+    for section in bulletin.sections:
+        for name in pictures.image_fields(section):
+            image = getattr(section.values, name)
+            asset = found.get(image.src)
+            if asset is None:
+                continue
+            shown = pictures.displayed_width(image.width)
+            where = f"{name} '{image.src}'"
+            if asset.width < shown:
+                findings.append(_finding("error", "image-too-narrow",
+                    f"{where} is {asset.width} px wide but shown {shown} px wide: it will look blurred; "
+                    f"use one at least {2 * shown} px wide", section=section))  # fmt: skip
+            elif asset.width < 2 * shown:
+                findings.append(_finding("warning", "image-not-sharp",
+                    f"{where} is {asset.width} px wide, shown {shown} px: phones and Retina screens need "
+                    f"{2 * shown} px to look sharp", section=section))  # fmt: skip
+            if asset.size > pictures.MAX_BYTES:
+                findings.append(_finding("error", "image-too-heavy",
+                    f"{where} weighs {asset.size // 1000:,} KB; keep it under {pictures.WARN_BYTES // 1000} KB "
+                    "(save as JPEG, or PNG with fewer colours)", section=section))  # fmt: skip
+            elif asset.size > pictures.WARN_BYTES:
+                findings.append(_finding("warning", "image-heavy",
+                    f"{where} weighs {asset.size // 1000:,} KB; over {pictures.WARN_BYTES // 1000} KB slows the "
+                    "email on a phone connection", section=section))  # fmt: skip
+            if image.alt is None:
+                findings.append(_finding("error", "image-alt-missing",
+                    f"{where} has no alt text: say what it shows (alt: \"\" only if decorative: true)",
+                    section=section))  # fmt: skip
+    return findings

@@ -20,6 +20,8 @@ INLINE_MARKER = "/*bulletin:inline*/"
 _MJ_STYLE_INLINE = re.compile(r'(<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>)')
 _STYLE_TAG = re.compile(r"<style\b([^>]*)>(.*?)</style>", re.S | re.I)
 _IGNORE = ' data-premailer="ignore"'
+_DOCTYPE = re.compile(r"\s*<!doctype\b", re.I)
+DOCTYPE = "<!doctype html>"
 _lock = threading.Lock()
 
 
@@ -73,4 +75,7 @@ def inline_css(html: str) -> str:
         inlined = str(_premailer().transform(prepared, pretty_print=False))
     # Styles inside Outlook's conditional comments are not elements to premailer, so it
     # leaves our attribute on them.
-    return inlined.replace(_IGNORE, "")
+    inlined = inlined.replace(_IGNORE, "")
+    # premailer (lxml) drops the doctype it was given; without one every browser and
+    # webmail client renders in quirks mode (document.compatMode == "BackCompat").
+    return inlined if _DOCTYPE.match(inlined) else DOCTYPE + "\n" + inlined

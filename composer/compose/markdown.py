@@ -84,15 +84,20 @@ def to_inline_html(source: str) -> str:
     return finish_merge_fields(html, "html").strip()
 
 
+# Plain-text lines stay within 78 characters (RFC 5322 2.1.1's SHOULD). Only a URL too
+# long to fit may run past it, on a line of its own, so it is never broken.
+TEXT_WIDTH = 78
+
+
 @cache
-def to_text(source: str, width: int = 72) -> str:
+def to_text(source: str, width: int = TEXT_WIDTH) -> str:
     """Markdown → plain text with links written out, wrapped at `width`."""
     tokens = _parser().parse(protect_merge_fields(source))
     text = _TextWriter(width).render(tokens)
     return finish_merge_fields(text, "text")
 
 
-def wrap(text: str, width: int = 72, prefix: str = "", subsequent: str | None = None) -> str:
+def wrap(text: str, width: int = TEXT_WIDTH, prefix: str = "", subsequent: str | None = None) -> str:
     """Wrap one paragraph without breaking URLs or tokens."""
     return textwrap.fill(
         " ".join(text.split()),
@@ -102,6 +107,33 @@ def wrap(text: str, width: int = 72, prefix: str = "", subsequent: str | None = 
         break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+def heading(text: str, rule: str = "-") -> str:
+    """A headline wrapped to the width, underlined as far as its longest line."""
+    lines = wrap(text).split("\n")
+    return "\n".join(lines) + "\n" + rule * max(len(line) for line in lines)
+
+
+def link_text(label: str, url: str, marker: str = "") -> str:
+    """A link's words (after `marker`, hanging under it), then its URL on a line of its own."""
+    hang = " " * len(marker)
+    return wrap(label, TEXT_WIDTH, marker, hang) + "\n" + hang + url
+
+
+def indent_text(text: str, prefix: str, first: str | None = None) -> str:
+    """Indent plain text by `prefix` (the first line by `first`), re-wrapping any paragraph
+    that the indent pushes past the width; list paragraphs and short ones keep their lines."""
+    out: list[str] = []
+    lead = prefix if first is None else first
+    for para in text.split("\n\n"):
+        lines = para.split("\n")
+        listed = lines[0].lstrip().startswith(("• ", "> ")) or re.match(r"\s*\d+\. ", lines[0])
+        if listed or all(len(prefix) + len(line) <= TEXT_WIDTH for line in lines):
+            out.append("\n".join((lead if not out and i == 0 else prefix) + line if line else "" for i, line in enumerate(lines)))
+        else:
+            out.append(wrap(para, TEXT_WIDTH, lead if not out else prefix, prefix))
+    return "\n\n".join(out)
 
 
 class _TextWriter:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from composer.compose.mime import Envelope
+
+if TYPE_CHECKING:
+    from composer.compose.assets import Asset
 
 Severity = Literal["error", "warning"]
 
@@ -100,3 +103,4 @@ class Composition:
     def segments(self) -> list[str]:
         """The single segments composed (those a send may be asked for)."""
         return [n for n, r in self.renders.items() if len(r.segments) == 1]
+    assets: dict[str, Asset] = field(default_factory=dict)  # pictures from the bulletin's folder, by src

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from composer.compose import checks
+from composer.compose.assets import write_assets
 from composer.compose.merge import Recipient, fill, substitutions, token
 from composer.compose.mime import build_message, encoded_size
 from composer.compose.model import Composition, Finding, Report, SegmentRender
@@ -82,6 +83,7 @@ def compose_bulletin(
     timer.add("load", started)
     wanted = every_audience(audience_of(chosen, order)) if variants is None else [(name,) for name in audience_of(chosen, order)]
     findings: list[Finding] = checks.check_bulletin(bulletin, urlsplit(workspace.sender.base_url).hostname)
+    findings += checks.check_pictures(bulletin, renderer.assets)
     renders, sizes = _render_variants(workspace, renderer, [*wanted, *(variants or ())], findings)
 
     started = time.perf_counter()
@@ -97,6 +99,7 @@ def compose_bulletin(
         report=Report(findings=tuple(_dedupe(findings, renders)), sizes=sizes),
         timings=dict(timer.totals),
         order=order,
+        assets=renderer.assets,
     )
     return _with_more(composition, workspace, renderer)
 
@@ -219,6 +222,7 @@ def write_outputs(workspace: Workspace, composition: Composition, out_dir: Path)
             message = build_message(render.envelope, to=recipient.email, html=html, text=text, headers=headers)
             (tmp / f"{name}.eml").write_bytes(bytes(message))
         (tmp / "archive.html").write_text(composition.archive_html, encoding="utf-8")
+        write_assets(composition.assets, tmp)
         report = {
             "bulletin": str(composition.source),
             "key": composition.key,

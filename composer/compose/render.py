@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from markupsafe import Markup
 
+from composer.compose import assets as pictures
 from composer.compose.inline import inline_css, mark_inline_styles
 from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
@@ -39,10 +40,16 @@ class Timer:
 class SegmentRenderer:
     """Compiles every template a bulletin needs up front, then renders segments."""
 
-    def __init__(self, workspace: Workspace, bulletin: LoadedBulletin, timer: Timer | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, bulletin: LoadedBulletin, timer: Timer | None = None, asset_base: str | None = None
+    ) -> None:
         self.workspace = workspace
         self.bulletin = bulletin
         self.timer = timer or Timer()
+        # Pictures from the bulletin's folder, published under base_url (the preview
+        # passes its own address so it shows the local files).
+        self.assets = pictures.collect_assets(bulletin)
+        self.asset_base = asset_base or workspace.sender.base_url
         tz = workspace.sender.timezone
         cache = _cache_dir(workspace)
         self.html_env = make_environment(workspace.sections_dir, workspace.layouts_dir, part="html", tz=tz, cache_dir=cache)
@@ -125,7 +132,7 @@ class SegmentRenderer:
         html = self._mjml_to_html(mjml, name)
         self.timer.add("mjml", started)
         started = time.perf_counter()
-        html = inline_css(html)
+        html = finish_html(inline_css(html), self.theme)
         self.timer.add("inline", started)
         return SegmentRender(
             segment=name,
@@ -140,7 +147,7 @@ class SegmentRenderer:
     def render_archive(self) -> tuple[str, str]:
         """The whole bulletin, every section once, for the public view-online page."""
         mjml, text = self._render_document(list(self.bulletin.sections), None)
-        return inline_css(self._mjml_to_html(mjml, "archive")), text
+        return finish_html(inline_css(self._mjml_to_html(mjml, "archive")), self.theme), text
 
     def _render_document(self, sections: list[LoadedSection], audience: Audience | None) -> tuple[str, str]:
         started = time.perf_counter()
@@ -151,8 +158,9 @@ class SegmentRenderer:
             mjml_tpl, text_tpl = self.block_templates[section.block.name]
             where = Location(file=self.bulletin.path, line=section.line, section=section.index, block=section.block.name)
             info = {"index": section.index, "anchor": section.anchor, "block": section.block.name, "title": section.title}
-            html_ctx = {**base, **prepare_fields(section.values, section.block.fields, "html"), "section": info}
-            text_ctx = {**base, **prepare_fields(section.values, section.block.fields, "text"), "section": info}
+            values = self._with_pictures(section)
+            html_ctx = {**base, **prepare_fields(values, section.block.fields, "html"), "section": info}
+            text_ctx = {**base, **prepare_fields(values, section.block.fields, "text"), "section": info}
             marker = (
                 f'<mj-raw><a id="{section.anchor}" data-section="{section.index}" '
                 f'data-block="{section.block.name}"></a></mj-raw>'
@@ -169,6 +177,20 @@ class SegmentRenderer:
         text = render(self.layout_text, {**base, "content": "\n\n".join(text_parts), "footer_reason": reason}, layout_where)
         self.timer.add("jinja", started)
         return mjml, _tidy_text(text)
+
+    def _with_pictures(self, section: LoadedSection) -> Any:
+        """The section's values with each local picture at its public address and height."""
+        update: dict[str, Any] = {}
+        for name in pictures.image_fields(section):
+            image = getattr(section.values, name)
+            asset = self.assets.get(image.src)
+            if asset is not None:
+                update[name] = image.model_copy(update={
+                    "src": pictures.public_url(self.asset_base, asset),
+                    "width": pictures.displayed_width(image.width),
+                    "height": image.height or pictures.displayed_height(asset, image.width),
+                })  # fmt: skip
+        return section.values.model_copy(update=update) if update else section.values
 
     def _footer_reason(self, audience: Audience | None) -> str:
         name = self.workspace.sender.name
@@ -190,6 +212,30 @@ class SegmentRenderer:
                 f"MJML could not be rendered for {label}: {exc}. Check the MJML in the layout and the blocks it uses",
                 Location(file=self.layout_html.filename),
             ) from None
+
+
+_IMG = re.compile(r"<img\b[^>]*>")
+_IMG_STYLE = re.compile(r'style="([^"]*)"')
+_BUTTON_CELL_VALIGN = re.compile(r'(<td\b[^>]*?) vertical-align="[^"]*"')
+
+
+def finish_html(html: str, theme: dict[str, Any]) -> str:
+    """Correct what MJML writes and mail clients or validators trip over.
+
+    - `height="auto"` on <img> is not valid HTML (height is a number of pixels): dropped;
+      a pixel height stays as the attribute (Outlook needs it) while the CSS height
+      becomes `auto`, so a picture scaled down on a phone keeps its proportions.
+    - A blocked image shows its alt text in the img's font: give it the body's font,
+      size and muted colour rather than the client's 13 px Times.
+    - mj-button writes a `vertical-align` attribute on its cell, which HTML does not have.
+    """
+    alt_style = f"font-family:{theme.get('font_family', 'sans-serif')};line-height:20px;color:{theme.get('muted', '#4a5566')};"
+
+    def image(match: re.Match[str]) -> str:
+        tag = match.group(0).replace(' height="auto"', "")
+        return _IMG_STYLE.sub(lambda m: 'style="' + re.sub(r"\bheight:\s*\d+px", "height:auto", m.group(1)) + alt_style + '"', tag, count=1)
+
+    return _BUTTON_CELL_VALIGN.sub(r"\1", _IMG.sub(image, html))
 
 
 def _cache_dir(workspace: Workspace) -> Path | None:

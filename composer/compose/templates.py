@@ -89,7 +89,10 @@ def make_environment(
     )
     env.filters["uk_date"] = lambda v, weekday=False: uk_date(v, weekday, tz)
     env.filters["uk_datetime"] = lambda v, weekday=False: uk_datetime(v, weekday, tz)
-    env.filters["wrap"] = lambda text, width=72, indent="": markdown.wrap(str(text), width, indent)
+    env.filters["wrap"] = lambda text, width=markdown.TEXT_WIDTH, indent="": markdown.wrap(str(text), width, indent)
+    env.filters["heading"] = lambda text, rule="-": markdown.heading(str(text), rule)
+    env.filters["link_text"] = lambda label, url, marker="": markdown.link_text(str(label), str(url), marker)
+    env.filters["indent_text"] = lambda text, prefix, first=None: markdown.indent_text(str(text), prefix, first)
     # Tokens are [A-Za-z0-9_.%] only, so marking them safe cannot inject markup.
     env.globals["merge"] = lambda field: (
         Markup(token(field, part)) if part == "html" else token(field, part)  # noqa: S704

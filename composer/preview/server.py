@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -51,7 +52,7 @@ CLIP_BYTES = GMAIL_CLIP_BYTES
 WARN_BYTES = HTML_WARN_BYTES
 
 # The email: no script, no font, no fetch, no frame; inline styles and https/data images.
-EMAIL_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+EMAIL_CSP = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 # The page itself: only its own files.
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -213,7 +214,9 @@ def create_app(state: PreviewState, *, allowed_hosts: frozenset[str] | None = No
             return found
         render, sample = found
         unsubscribe = preview_unsubscribe_url(state.source.base_url)
-        body = frame_html(personalise(render.html, sample, unsubscribe))
+        # Pictures are not published yet: show the files in the bulletin's folder.
+        html = render.html.replace(f"{state.source.base_url.rstrip('/')}/assets/", "/assets/")
+        body = frame_html(personalise(html, sample, unsubscribe))
         return HTMLResponse(
             body,
             headers={
@@ -223,6 +226,14 @@ def create_app(state: PreviewState, *, allowed_hosts: frozenset[str] | None = No
                 **NO_STORE,
             },
         )
+
+    async def picture(request: Request) -> Response:
+        comp = state.snapshot().composition
+        name = request.path_params["name"]
+        found = [a for a in (comp.assets.values() if comp else ()) if a.public_name == name]
+        if not found:
+            return PlainTextResponse("No such picture in this bulletin.", status_code=404, headers=NO_STORE)
+        return FileResponse(found[0].path, media_type=found[0].content_type, headers=NO_STORE)
 
     async def email_text(request: Request) -> Response:
         found = render_for(request)
@@ -270,6 +281,7 @@ def create_app(state: PreviewState, *, allowed_hosts: frozenset[str] | None = No
             Route("/email/{segment}/html", email_html),
             Route("/email/{segment}/text", email_text),
             Route("/events", events),
+            Route("/assets/{name}", picture),
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(KnownHostsOnly, allowed=allowed_hosts)] if allowed_hosts else [],

@@ -1,4 +1,5 @@
-"""The `bulletin serve` ASGI app: unsubscribe pages, the SendGrid webhook, a health check.
+"""The `bulletin serve` ASGI app: unsubscribe pages, the SendGrid webhook, published
+pictures, a health check.
 
 The app holds no state of its own apart from the store, so any number of uvicorn workers
 or hosts can serve it from one PostgreSQL database.
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from composer.identity import AddressHasher
 from composer.store.db import Store
 from composer.tokens import TokenSigner
+from composer.web.assets import AssetRoutes
 from composer.web.limits import BodyLimitMiddleware
 from composer.web.pages import Pages, load_branding
 from composer.web.server import BODY_TIMEOUT
@@ -138,6 +140,7 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
         Route("/unsubscribe", how_to_unsubscribe, methods=["GET"]),
         Route("/webhooks/sendgrid", webhook.handle, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/assets/{name}", AssetRoutes(workspace.out_dir).get, methods=["GET", "HEAD"]),
     ]
     app = Starlette(
         routes=routes,

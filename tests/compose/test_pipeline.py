@@ -86,7 +86,7 @@ def test_markdown_text_writes_links_out_and_wraps() -> None:
     assert "us (info@example.org)" in flat
     assert "• one\n• two" in text
     long = markdown.to_text("word " * 40)
-    assert max(len(line) for line in long.splitlines()) <= 72
+    assert max(len(line) for line in long.splitlines()) <= markdown.TEXT_WIDTH == 78
 
 
 def test_markdown_raw_html_is_not_passed_through() -> None:

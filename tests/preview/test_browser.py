@@ -187,6 +187,44 @@ def test_mobile_width_and_both(page: Any) -> None:
     assert desktop.evaluate("f => [f.clientWidth, f.contentWindow.innerWidth]") == [600, 600]
 
 
+def test_every_segment_renders_in_standards_mode(page: Any) -> None:
+    """Without a doctype browsers and webmail render the email in quirks mode."""
+    frames = page.locator("#stage iframe")
+    modes = {f.get_attribute("data-segment"): f.evaluate("f => f.contentDocument.compatMode") for f in frames.all()}
+    assert modes and set(modes.values()) == {"CSS1Compat"}, modes
+
+
+EDGES = """f => {
+    const doc = f.contentDocument;
+    const left = el => Math.round(el.getBoundingClientRect().left);
+    return {
+        text: [...doc.querySelectorAll('.prose > div')].filter(d => !d.closest('.inset')).map(left),
+        boxes: [...doc.querySelectorAll('.inset .mj-column-per-100')].map(left),
+        pictures: [...doc.querySelectorAll('.picture img')].map(left),
+    };
+}"""
+
+
+def test_mobile_edges_line_up(page: Any) -> None:
+    """At 375 px text, pictures and boxed sections share one left edge (16 px)."""
+    page.get_by_role("button", name="Mobile 375 px").click()
+    frames_loaded(page)
+    for frame in page.locator('#stage iframe[data-width="mobile"]').all():
+        edges = frame.evaluate(EDGES)
+        assert edges["text"] and edges["boxes"], edges
+        assert {x for xs in edges.values() for x in xs} == {16}, (frame.get_attribute("data-segment"), edges)
+
+
+def test_the_sample_picture_shows_from_the_bulletin_folder(page: Any) -> None:
+    frame = page.locator('#stage iframe[data-segment="lmc"]').first
+    picture = frame.evaluate(
+        """f => { const img = f.contentDocument.querySelector('.picture img');
+                 return img && [img.complete, img.naturalWidth, new URL(img.src).pathname]; }"""
+    )
+    assert picture and picture[0] and picture[1] == 1200, picture
+    assert picture[2].startswith("/assets/") and picture[2].endswith(".png")
+
+
 def test_plain_text_tab_and_the_sample_recipient(page: Any) -> None:
     page.locator("#recipient").select_option("hostile")
     frames_loaded(page)
