@@ -119,6 +119,11 @@ class SegmentRenderer:
             sections=tuple(RenderedSection(s.index, s.block.name, s.title, s.anchor) for s in sections),
         )
 
+    def render_mjml(self, segment: str) -> str:
+        """One segment's MJML, as Jinja writes it before MJML and premailer (the goldens keep it)."""
+        mjml, _text = self._render_document(self.bulletin.sections_for(segment), segment)
+        return mjml
+
     def render_archive(self) -> tuple[str, str]:
         """The whole bulletin, every section once, for the public view-online page."""
         mjml, text = self._render_document(list(self.bulletin.sections), None)
