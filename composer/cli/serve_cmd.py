@@ -45,7 +45,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     import uvicorn
 
     from composer.store.db import Store, safe_url
-    from composer.web.app import webhook_verifier
+    from composer.web.app import check_startup
     from composer.web.server import uvicorn_options
     from composer.workspace import ENV_WORKSPACE
 
@@ -53,10 +53,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     assert obj is not None
     workspace = obj.workspace()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    webhook_key_set = check_startup(workspace)
     # Migrate once here, so that several workers do not race to create the schema.
     url = workspace.database_url()
     Store(url).close()
-    if not webhook_verifier(workspace).configured:
+    if not webhook_key_set:
         click.secho(
             "warning: no usable SENDGRID_WEBHOOK_PUBLIC_KEY; POST /webhooks/sendgrid will "
             "refuse every request (403) until it is set.",

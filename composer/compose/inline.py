@@ -35,6 +35,7 @@ class _CachingPremailer(Premailer):
 
     premailer caches cssutils' parse but re-serializes every rule on every call, which
     is most of its time; the same layout CSS is inlined for every segment and preview.
+    `_parse_style_rules` is private, so pyproject.toml holds premailer below 3.11.
     """
 
     @lru_cache(maxsize=64)  # noqa: B019 - one long-lived instance; bounded

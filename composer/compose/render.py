@@ -9,7 +9,6 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-import yaml
 from markupsafe import Markup
 
 from composer.compose import assets as pictures
@@ -18,13 +17,13 @@ from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
 from composer.compose.source import LoadedBulletin, LoadedSection
 from composer.compose.templates import get_template, make_environment, prepare_fields, render
+from composer.compose.theme import THEME, load_theme
 from composer.compose.variants import Audience, variant_name
 from composer.errors import InputError, Location
 from composer.workspace import Workspace
 
 LAYOUT_MJML = "layout.mjml.j2"
 LAYOUT_TEXT = "layout.txt.j2"
-THEME = "theme.yaml"
 
 
 @dataclass
@@ -64,7 +63,7 @@ class SegmentRenderer:
         where = Location(file=layout_dir)
         self.layout_html = get_template(self.html_env, f"layouts/{layout}/{LAYOUT_MJML}", workspace.layouts_dir, where)
         self.layout_text = get_template(self.text_env, f"layouts/{layout}/{LAYOUT_TEXT}", workspace.layouts_dir, where)
-        self.theme = _load_theme(layout_dir / THEME)
+        self.theme = load_theme(layout_dir / THEME)
         self.block_templates: dict[str, tuple[Any, Any]] = {}
         for section in bulletin.sections:
             name = section.block.name
@@ -143,6 +142,12 @@ class SegmentRenderer:
             sections=tuple(RenderedSection(s.index, s.block.name, s.title, s.anchor) for s in sections),
             audience=audience,
         )
+
+    def render_mjml(self, segment: str) -> str:
+        """One segment's MJML, as Jinja writes it before MJML and premailer (the goldens keep it)."""
+        audience = (segment,)
+        mjml, _text = self._render_document(self.bulletin.sections_for_audience(audience), audience)
+        return mjml
 
     def render_archive(self) -> tuple[str, str]:
         """The whole bulletin, every section once, for the public view-online page."""
@@ -246,16 +251,6 @@ def _cache_dir(workspace: Workspace) -> Path | None:
     except OSError:
         return None
     return path
-
-
-def _load_theme(path: Any) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", Location(file=path)) from None
-    return data if isinstance(data, dict) else {}
 
 
 def _tidy_text(text: str) -> str:

@@ -1,7 +1,8 @@
 """Jinja2 environments for blocks and layouts, and the values templates see.
 
-Templates are found by search order (mkdocs' theme loader): `sections/` and `layouts/`
-of the workspace. MJML templates autoescape; text templates do not.
+Templates are found by prefix, with nothing to fall back on: `sections/NAME` in the
+workspace's `sections/` folder, `layouts/NAME` in its `layouts/` folder; there are no
+built-in templates. MJML templates autoescape; text templates do not.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ and only https and data: images, so an email can never run code in the preview.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import json
 import re
@@ -329,7 +330,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        hint = " Is another preview running? Try --port with another number." if exc.errno == 98 else ""
+        hint = " Is another preview running? Try --port with another number." if exc.errno == errno.EADDRINUSE else ""
         raise BulletinError(f"cannot listen on {host}:{port}: {exc.strerror}.{hint}") from None
     sock.set_inheritable(True)
     return sock

@@ -199,7 +199,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider: Mapped[str] = mapped_column(String(20))
     provider_event_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)  # normalized, see composer.events
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # normalized, see composer.web.events
     raw_type: Mapped[str] = mapped_column(String(40))
     campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     contact_id: Mapped[int | None] = mapped_column(Integer, index=True)

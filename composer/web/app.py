@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from composer.errors import ConfigError
 from composer.identity import AddressHasher
 from composer.store.db import Store
 from composer.tokens import TokenSigner
@@ -77,6 +78,24 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def check_startup(workspace: Workspace) -> bool:
+    """What `bulletin serve` checks before it listens; True when the webhook key is set.
+
+    A key that is set but unusable is a ConfigError (exit 2): SendGrid would get a 403 for
+    every batch, and its events, unsubscribes included, would be lost after its retries.
+    A theme.yaml that is not a mapping is an InputError naming the file and line.
+    """
+    try:
+        key = load_public_key(workspace.env.get(ENV_PUBLIC_KEY))
+    except PublicKeyError as exc:
+        raise ConfigError(
+            f"{exc}. Paste the Verification Key from SendGrid (Mail Settings → Event Webhook) "
+            f"as one base64 line without the BEGIN/END lines, or unset {ENV_PUBLIC_KEY}"
+        ) from None
+    load_branding(workspace.layouts_dir, list_name="", organisation="", language="")
+    return key is not None
 
 
 def webhook_verifier(workspace: Workspace) -> SignatureVerifier:

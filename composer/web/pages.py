@@ -1,7 +1,8 @@
 """The service's HTML pages: Jinja2 with autoescape, in the bulletin's colours.
 
-Colours come from the default layout's `theme.yaml` when it has them, else from a navy
-and white palette. Every value taken from the theme must look like a CSS colour, so a
+Colours come from the default layout's `theme.yaml` (read by `compose.theme`, which
+stops with the file and line when it is not a YAML mapping) when it has them, else from a
+navy and white palette. Every value taken from the theme must look like a CSS colour, so a
 theme file cannot inject CSS into the page.
 """
 
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from composer.compose.theme import THEME, load_theme
 
 TEMPLATES = Path(__file__).parent / "templates"
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -56,7 +58,7 @@ _FONT = re.compile(r"^[A-Za-z0-9 ,-]{1,200}$")
 
 def load_branding(layouts_dir: Path, list_name: str, organisation: str, language: str) -> Branding:
     """Branding from `layouts/default/theme.yaml` (brand, text, surface, link...) when usable."""
-    colours = _theme_colours(layouts_dir / "default" / "theme.yaml")
+    colours = _theme_colours(layouts_dir / "default" / THEME)
     chosen: dict[str, str] = {}
     for name, keys in _THEME_KEYS.items():
         for key in keys:
@@ -71,18 +73,13 @@ def load_branding(layouts_dir: Path, list_name: str, organisation: str, language
 
 
 def _theme_colours(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
+    data = load_theme(path)
     merged: dict[str, Any] = {}
     for section in ("colors", "colours"):
         nested = data.get(section)
         if isinstance(nested, dict):
             merged.update({str(k): v for k, v in nested.items()})
-    merged.update({str(k): v for k, v in data.items() if not isinstance(v, dict)})
+    merged.update({k: v for k, v in data.items() if not isinstance(v, dict)})
     return merged
 
 

@@ -147,3 +147,23 @@ def test_an_alias_inside_its_own_anchor_is_a_clear_error(workspace, workspace_di
     assert str(path) in str(err)
     assert err.location.line == text.splitlines().index("sections: &all") + 1
     assert "alias to itself" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("theme", "line", "words"),
+    [
+        ('brand: "#1b2a4a"\nlink: [unclosed\n', 3, "YAML syntax error"),
+        ("- brand\n- link\n", 1, "a theme is a mapping"),
+    ],
+)
+def test_a_bad_theme_names_its_file_and_line(workspace, workspace_dir: Path, theme: str, line: int, words: str) -> None:  # type: ignore[no-untyped-def]
+    """One reader for compose and serve: it used to stop compose but be ignored by serve."""
+    from composer.web.pages import load_branding
+
+    path = workspace_dir / "layouts" / "default" / "theme.yaml"
+    path.write_text(theme, encoding="utf-8")
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL))
+    assert err.location.file == path and err.location.line == line and words in str(err)
+    with pytest.raises(InputError) as served:
+        load_branding(workspace.layouts_dir, "GPCE bulletin", "BMA", "en-GB")
+    assert str(served.value) == str(err)

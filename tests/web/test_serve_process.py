@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -117,3 +118,42 @@ def test_every_serve_option_has_help() -> None:
     assert serve.help
     for param in serve.params:
         assert getattr(param, "help", None), param.name
+
+
+def _serve_exits(workspace_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`bulletin serve` in a real process; it must stop before it listens."""
+    port = free_port()
+    return subprocess.run(
+        [sys.executable, "-m", "composer", "--workspace", str(workspace_dir), "serve", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_serve_stops_at_start_on_an_unusable_webhook_key(workspace_dir: Path) -> None:
+    not_base64 = _serve_exits(workspace_dir, {"SENDGRID_WEBHOOK_PUBLIC_KEY": "-----BEGIN PUBLIC KEY----- oops"})
+    assert not_base64.returncode == 2, not_base64.stderr
+    assert "SENDGRID_WEBHOOK_PUBLIC_KEY is not a base64 DER public key" in not_base64.stderr
+    assert "Event Webhook" in not_base64.stderr and "Traceback" not in not_base64.stderr
+    assert "bulletin serve:" not in not_base64.stderr  # it never got as far as listening
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    rsa_der = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+    )
+    not_ec = _serve_exits(workspace_dir, {"SENDGRID_WEBHOOK_PUBLIC_KEY": base64.b64encode(rsa_der).decode()})
+    assert not_ec.returncode == 2, not_ec.stderr
+    assert "not an elliptic-curve (ECDSA) key" in not_ec.stderr
+
+
+def test_serve_stops_at_start_on_a_theme_that_is_not_a_mapping(workspace_dir: Path) -> None:
+    theme = workspace_dir / "layouts" / "default" / "theme.yaml"
+    theme.write_text("brand: [unclosed\n", encoding="utf-8")
+    result = _serve_exits(workspace_dir, {})
+    assert result.returncode == 2, result.stderr
+    assert f"{theme}, line 2" in result.stderr and "YAML syntax error" in result.stderr

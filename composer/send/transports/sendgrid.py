@@ -249,7 +249,8 @@ class SendGridTransport(Transport):
         return outcomes
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter (AWS architecture blog, 'Exponential Backoff and Jitter')."""
+        """Exponential backoff with equal jitter: between half the ceiling and the ceiling (AWS
+        architecture blog, 'Exponential Backoff and Jitter'), so no retry comes sooner than half."""
         ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
