@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from composer.compose import checks
-from composer.compose.assets import write_assets
+from composer.compose.assets import PUBLIC_NAME, write_assets
 from composer.compose.merge import Recipient, fill, substitutions, token
 from composer.compose.mime import build_message, encoded_size
 from composer.compose.model import Composition, Finding, Report, SegmentRender
@@ -265,6 +265,13 @@ def _earlier_output(out_dir: Path) -> set[str]:
     return names
 
 
+def _only_published_pictures(folder: Path) -> bool:
+    """`assets/` as compose writes it: pictures named by their content, nothing else."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return all(p.is_file() and not p.is_symlink() and PUBLIC_NAME.fullmatch(p.name) for p in folder.iterdir())
+
+
 def _check_replaceable(out_dir: Path) -> None:
     """Refuse to replace a folder that compose did not write: the swap deletes the old
     folder whole, and `--out .` or `--out ~/Desktop` must not take the user's files."""
@@ -276,7 +283,9 @@ def _check_replaceable(out_dir: Path) -> None:
     foreign = sorted(
         p.name
         for p in out_dir.iterdir()
-        if p.name not in _FOLDER_LITTER and (p.name not in ours or p.is_symlink() or not p.is_file())
+        if p.name not in _FOLDER_LITTER
+        and not (p.name == "assets" and _only_published_pictures(p))
+        and (p.name not in ours or p.is_symlink() or not p.is_file())
     )
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")

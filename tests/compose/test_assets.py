@@ -96,3 +96,15 @@ def test_compose_publishes_the_picture_by_content(workspace, workspace_dir: Path
     write_outputs(workspace, comp, out)
     assert (out / "assets" / f"{match.group(1)}.png").read_bytes() == picture.read_bytes()
     assert match.group(1) in comp.archive_html
+
+
+def test_recompose_replaces_its_pictures_but_not_other_files_in_assets(workspace, workspace_dir: Path) -> None:
+    _picture(workspace_dir, 1200)
+    path = _bulletin(workspace_dir)
+    out = default_out_dir(workspace, path)
+    write_outputs(workspace, compose_bulletin(workspace, path), out)
+    write_outputs(workspace, compose_bulletin(workspace, path), out)  # its own assets/ is fine
+    (out / "assets" / "holiday.jpg").write_bytes(b"precious")
+    with pytest.raises(InputError, match="did not write"):
+        write_outputs(workspace, compose_bulletin(workspace, path), out)
+    assert (out / "assets" / "holiday.jpg").read_bytes() == b"precious"

@@ -75,6 +75,7 @@ def test_one_click_from_a_sent_eml_stops_the_next_send(store_workspace) -> None:
 
         july = workspace.bulletins_dir / "2026-07-gpce.yaml"
         shutil.copy2(june, july)
+        shutil.copytree(june.with_suffix(""), july.with_suffix(""))  # its pictures
         second = compose_bulletin(workspace, july)
         assert second.key != first.key
         summary = send_bulletin(workspace, second, segments=["practice"], transport="outbox", yes=True, store=store)
