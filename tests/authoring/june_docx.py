@@ -163,7 +163,7 @@ def build_document(paragraphs: list[tuple[str, str]] = JUNE, comment: bool = Tru
     for style, text in paragraphs:
         paragraph = document.add_paragraph(style=style)
         if text == "IMAGE":
-            paragraph.add_run().add_picture(BytesIO(png()), width=Inches(5.75))
+            paragraph.add_run().add_picture(BytesIO(png(1200, 600)), width=Inches(5.75))
             paragraph._p.xpath(".//wp:docPr")[0].set("descr", IMAGE_ALT)
             continue
         if text.startswith("BOOKMARK"):
