@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from composer.errors import InputError
+from composer.store.bulk import insert_new
 from composer.store.db import Store, current_actor
 from composer.store.models import Lease
 
@@ -88,11 +87,7 @@ def _insert_if_absent(session: Session, name: str, holder: Holder, now: datetime
         "heartbeat_at": now,
         "expires_at": now + timedelta(seconds=ttl),
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Lease).values(**values).on_conflict_do_nothing(index_elements=["name"])
-    # RETURNING, not rowcount: through the ORM session, psycopg reports 1 for a conflict.
-    return session.execute(stmt.returning(Lease.name)).first() is not None
+    return insert_new(session, Lease, "name", [values]) == [name]
 
 
 def _take_over(session: Session, name: str, holder: Holder, now: datetime, ttl: float, *, previous: str) -> bool:
