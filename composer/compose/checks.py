@@ -182,15 +182,9 @@ def _markdown_strings(specs: list[FieldSpec], values: dict[str, object], path: s
                     yield from _markdown_strings(spec.items, item, f"{label}[{index}]")
 
 
-def _strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value, start=1):
-            yield from _strings(item, f"{path}[{index}]")
+def _strings(value: object) -> Iterator[tuple[str, str]]:
+    """The string leaves of a section's values, with their field paths."""
+    return ((path, leaf) for path, leaf in _values(value) if isinstance(leaf, str))
 
 
 def _images(value: object, path: str = "") -> Iterator[tuple[str, dict[str, object]]]:
