@@ -18,6 +18,13 @@ from urllib.parse import quote
 from itsdangerous import BadData, URLSafeSerializer
 
 SALT = "bulletin.unsubscribe.v1"
+DELIVERY_SALT = "bulletin.delivery.v1"
+# A delivery token in a VERP address: campaign-delivery-mac, lower-case hex and digits, so
+# that it survives relays that fold the case of local parts and stays well inside the
+# 64 octets RFC 5321 4.5.3.1.1 allows a local part (80 bits of HMAC: a forger must guess).
+_DELIVERY = re.compile(r"([0-9]{1,12})-([0-9]{1,15})-([0-9a-f]{20})", re.IGNORECASE)
+VERP_PREFIX = "bounces+"
+_VERP = re.compile(rb"bounces\+([0-9]{1,12}-[0-9]{1,15}-[0-9a-f]{20})@", re.IGNORECASE)
 _URL_SAFE = re.compile(r"[A-Za-z0-9._-]+")  # what urllib.parse.quote leaves as it is
 
 
@@ -27,6 +34,15 @@ class UnsubscribeClaim:
 
     contact_id: int
     campaign_id: int
+
+
+@dataclass(frozen=True)
+class DeliveryClaim:
+    """What a valid delivery token says: which ledger row of which campaign (0, 0 for a
+    test copy)."""
+
+    campaign_id: int
+    delivery_id: int
 
 
 class InvalidToken(Exception):
@@ -48,6 +64,10 @@ class TokenSigner:
         self._sep = signer.sep.encode() if isinstance(signer.sep, str) else signer.sep
         probes = ((0, 0), (1, 0), (123_456_789, 42), (7, 2**40))
         self._fast = all(self._make_fast(c, k) == self._make_slow(c, k) for c, k in probes)
+        # Delivery tokens: every key verifies, the newest signs (as for unsubscribe tokens).
+        self._delivery_keys = [
+            URLSafeSerializer(key, salt=DELIVERY_SALT).make_signer(DELIVERY_SALT).derive_key() for key in keys
+        ]
 
     def make(self, contact_id: int, campaign_id: int) -> str:
         """The token for one person in one campaign (campaign 0 for a test or sample).
@@ -82,6 +102,35 @@ class TokenSigner:
         ):
             raise InvalidToken("bad token payload")
         return UnsubscribeClaim(contact_id=data[0], campaign_id=data[1])
+
+
+    def delivery_token(self, campaign_id: int, delivery_id: int) -> str:
+        """The token a VERP envelope sender carries, naming one delivery of one campaign."""
+        return f"{int(campaign_id)}-{int(delivery_id)}-{self._delivery_mac(self._delivery_keys[0], campaign_id, delivery_id)}"
+
+    def read_delivery_token(self, token: str) -> DeliveryClaim:
+        match = _DELIVERY.fullmatch(token)
+        if match is None:
+            raise InvalidToken("bad delivery token")
+        campaign_id, delivery_id, mac = int(match[1]), int(match[2]), match[3].lower()
+        for key in self._delivery_keys:
+            if hmac.compare_digest(mac, self._delivery_mac(key, campaign_id, delivery_id)):
+                return DeliveryClaim(campaign_id=campaign_id, delivery_id=delivery_id)
+        raise InvalidToken("bad delivery token signature")
+
+    @staticmethod
+    def _delivery_mac(key: bytes, campaign_id: int, delivery_id: int) -> str:
+        return hmac.digest(key, f"{int(campaign_id)}-{int(delivery_id)}".encode(), "sha256").hex()[:20]
+
+
+def verp_address(domain: str, token: str) -> str:
+    """The envelope sender (Return-Path) of one delivery: bounces+TOKEN@domain."""
+    return f"{VERP_PREFIX}{token}@{domain}"
+
+
+def verp_tokens(raw: bytes) -> list[str]:
+    """Every delivery token in VERP addresses found in a message, first seen first."""
+    return list(dict.fromkeys(m.decode("ascii").lower() for m in _VERP.findall(raw)))
 
 
 def unsubscribe_url(base_url: str, token: str) -> str:

@@ -98,11 +98,37 @@ class TrackingSettings(_Strict):
     clicks: bool = Field(default=False, description="Let SendGrid rewrite links through its click-tracking domain")
 
 
+class DkimSettings(_Strict):
+    """`[dkim]`: sign SMTP and outbox messages (composer.send.dkim). The key stays in its file."""
+
+    domain: str = Field(description="The d= domain, aligned with From for DMARC")
+    selector: str = Field(description="The s= selector: the key's TXT record is SELECTOR._domainkey.DOMAIN")
+    private_key_file: str = Field(description="PEM RSA private key, relative to the workspace")
+
+    @field_validator("private_key_file")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        if "-----BEGIN" in value or "\n" in value:
+            raise ValueError("must be the path of the key file, never the key itself")
+        return value
+
+
+class InboxSettings(_Strict):
+    """`[inbox]`: the bounce and mailto-unsubscribe mailbox `bulletin inbox` reads."""
+
+    url: str | None = Field(default=None, description="Maildir or mbox path, or imaps://user@host/INBOX")
+    every: str = Field(default="5m", description="How often `bulletin serve` reads it, e.g. 5m, 1h")
+    password_env: str = Field(default="BULLETIN_INBOX_PASSWORD", description="Environment variable with the IMAP password")
+    temporary_limit: int = Field(default=3, ge=1, description="Temporary failures (in different campaigns) that suppress")
+
+
 class WorkspaceConfig(_Strict):
     bulletin: SenderSettings
     folders: FolderSettings = Field(default_factory=FolderSettings)
     send: SendSettings = Field(default_factory=SendSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    dkim: DkimSettings | None = None
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
 
 
 @dataclass(frozen=True)
