@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "import": "composer.cli.import_cmd:import_",
     "blocks": "composer.cli.blocks_cmd:blocks",
     "new": "composer.cli.blocks_cmd:new",
+    "inbox": "composer.cli.mail_cmd:inbox",
+    "dkim": "composer.cli.mail_cmd:dkim",
 }
 
 

@@ -177,7 +177,11 @@ def verify(message: bytes, *, record: DnsRecord | None = None, dns: DnsLookup | 
         ok = bool(verifier.verify(dnsfunc=dnsfunc))
     except dkim.DKIMException as exc:
         return Verification(False, where, str(exc))
-    return Verification(ok, where, "signature verified" if ok else ("; ".join(logs[-2:]) or "signature does not verify"))
+    if ok:
+        return Verification(True, where, "signature verified")
+    if any("missing public key" in line for line in logs):
+        return Verification(False, where, "no DKIM public key is published there yet (or DNS is unreachable)")
+    return Verification(False, where, "the signature does not verify with that public key")
 
 
 class _Collect:
