@@ -123,39 +123,47 @@ class _Run:
         if not chunk:
             return
         self.beat.check()
-        done: list[str] = []
         with self.store.session() as session:
             earlier = bounces.seen(session, (f.key for _, f in chunk))
-            for key, finding in chunk:
-                if finding.key in earlier:
+            fresh: dict[str, Finding] = {}
+            for _, finding in chunk:
+                if finding.key in earlier or finding.key in fresh:
                     self.report.already += 1
                 else:
-                    earlier.add(finding.key)
+                    fresh[finding.key] = finding
                     self.report.kinds[finding.kind] += 1
-                    self._act(session, finding)
-                done.append(key)
-        self.box.processed(done)
+            self._bounces([f for f in fresh.values() if f.kind is not Kind.UNSUBSCRIBE], session)
+            for finding in fresh.values():
+                if finding.kind is Kind.UNSUBSCRIBE:
+                    self._unsubscribe(session, finding)
+        self.box.processed([key for key, _ in chunk])
 
-    def _act(self, session: Session, finding: Finding) -> None:
-        if finding.kind is Kind.UNSUBSCRIBE:
-            assert finding.unsubscribe is not None
-            claim = finding.unsubscribe
-            self.unsubscriber.unsubscribe_in(session, claim, "mailto", actor=current_actor(), command=COMMAND)
-            bounces.mark_seen(session, finding.key, "unsubscribed", campaign_id=claim.campaign_id or None,
-                              contact_id=claim.contact_id)  # fmt: skip
-            self.report.actions.append(f"mailto unsubscribe, contact {claim.contact_id}: unsubscribed")
-            return
-        assert finding.delivery is not None and finding.status is not None
-        bounce = bounces.Bounce(
-            key=finding.key, campaign_id=finding.delivery.campaign_id, delivery_id=finding.delivery.delivery_id,
-            permanent=finding.kind is Kind.PERMANENT, status=finding.status, diagnostic=finding.diagnostic,
-        )  # fmt: skip
-        outcome = bounces.record(session, self.hasher, bounce, temporary_limit=self.limit, command=COMMAND)
-        if outcome.startswith("suppressed"):
-            self.report.suppressed += 1
-        self.report.actions.append(
-            f"{finding.kind} {finding.status}, campaign {bounce.campaign_id} delivery {bounce.delivery_id}: {outcome}"
-        )
+    def _unsubscribe(self, session: Session, finding: Finding) -> None:
+        """As the one-click link does (composer.web.unsubscribe), in this chunk's transaction."""
+        assert finding.unsubscribe is not None
+        claim = finding.unsubscribe
+        self.unsubscriber.unsubscribe_in(session, claim, "mailto", actor=current_actor(), command=COMMAND)
+        bounces.mark_seen(session, finding.key, "unsubscribed", campaign_id=claim.campaign_id or None,
+                          contact_id=claim.contact_id)  # fmt: skip
+        self.report.actions.append(f"mailto unsubscribe, contact {claim.contact_id}: unsubscribed")
+
+    def _bounces(self, findings: Sequence[Finding], session: Session) -> None:
+        findings = [f for f in findings if f.delivery is not None]
+        items = [
+            bounces.Bounce(
+                key=f.key, campaign_id=f.delivery.campaign_id, delivery_id=f.delivery.delivery_id,
+                permanent=f.kind is Kind.PERMANENT, status=f.status or "", diagnostic=f.diagnostic,
+            )
+            for f in findings
+            if f.delivery is not None
+        ]
+        outcomes = bounces.record(session, self.hasher, items, temporary_limit=self.limit, command=COMMAND)
+        for finding, bounce, outcome in zip(findings, items, outcomes, strict=True):
+            if outcome.startswith("suppressed"):
+                self.report.suppressed += 1
+            self.report.actions.append(
+                f"{finding.kind} {bounce.status}, campaign {bounce.campaign_id} delivery {bounce.delivery_id}: {outcome}"
+            )
 
 
 def _summary(report: InboxReport) -> dict[str, object]:
