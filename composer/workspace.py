@@ -121,6 +121,32 @@ class InboxSettings(_Strict):
     password_env: str = Field(default="BULLETIN_INBOX_PASSWORD", description="Environment variable with the IMAP password")
     temporary_limit: int = Field(default=3, ge=1, description="Temporary failures (in different campaigns) that suppress")
 
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        _seconds(value)
+        return value
+
+    @property
+    def every_seconds(self) -> float:
+        return _seconds(self.every)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _seconds(value: str) -> float:
+    """'30s', '5m', '1h' (or a number of seconds) → seconds, at least 10."""
+    text = value.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in _UNITS else (text, "s")
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError("must look like 30s, 5m or 1h") from None
+    if seconds < 10:
+        raise ValueError("must be at least 10s")
+    return seconds
+
 
 class WorkspaceConfig(_Strict):
     bulletin: SenderSettings

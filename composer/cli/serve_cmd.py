@@ -69,6 +69,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
         f"({workers} worker{'s' if workers > 1 else ''}, store {safe_url(url)})",
         err=True,
     )
+    if workspace.config.inbox.url:
+        from composer.inbox.poller import InboxPoller
+
+        InboxPoller(workspace).start()  # [inbox]: read the bounce mailbox every `every`
+        click.echo(f"bulletin serve: reading the inbox every {workspace.config.inbox.every}", err=True)
     # Workers find the workspace through the environment (uvicorn needs an import string).
     os.environ[ENV_WORKSPACE] = str(workspace.root)
     uvicorn.run(
