@@ -200,7 +200,7 @@ def _running(root: Path, port: int, mailboxes: bool) -> Iterator[Postfix]:
     (etc / "main.cf").write_text(main, encoding="utf-8")
     (etc / "master.cf").write_text(master, encoding="utf-8")
     (etc / "reserved").write_text(RESERVED, encoding="utf-8")
-    os.chmod(root, 0o755)  # noqa: PTH101 - the postfix user walks into the queue
+    root.chmod(0o755)  # the postfix user walks into the queue
     shutil.chown(root / "data", "postfix")
     try:
         _postfix(etc, "check")

@@ -48,7 +48,7 @@ def test_a_round_is_skipped_while_another_reader_holds_the_lease(workspace: Work
 
 
 def test_every_is_checked_when_the_workspace_loads(workspace: Workspace, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="inbox.every"):
+    with pytest.raises(ConfigError, match=r"inbox\.every"):
         with_inbox(workspace, tmp_path, every="soon")
     with pytest.raises(ConfigError, match="at least 10s"):
         with_inbox(workspace, tmp_path, every="2s")
