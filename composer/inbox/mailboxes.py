@@ -118,6 +118,9 @@ class ImapMailbox:
             raise ConfigError(f"{self.description}: the server refused the login ({_said(exc)})") from None
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"{self.description}: cannot connect ({exc.__class__.__name__}: {exc})") from None
+        # The capabilities after login (MOVE, UIDPLUS) are not the greeting's.
+        status, data = self.conn.capability()
+        self.capabilities = set(data[0].upper().split()) if status == "OK" and data and data[0] else set()
         status, _ = self.conn.select(_quoted(folder))
         if status != "OK":
             raise InputError(f"{self.description}: no such folder")
@@ -151,7 +154,7 @@ class ImapMailbox:
         self.conn.create(PROCESSED)  # "already exists" is an answer too
         uids = ",".join(keys)
         self.conn.uid("STORE", uids, "+FLAGS.SILENT", r"(\Seen)")
-        if b"MOVE" in [c.upper() for c in _capabilities(self.conn)]:
+        if b"MOVE" in self.capabilities:
             self.conn.uid("MOVE", uids, PROCESSED)
             return
         status, _ = self.conn.uid("COPY", uids, PROCESSED)
@@ -166,10 +169,6 @@ class ImapMailbox:
             self.conn.logout()
         except (imaplib.IMAP4.error, OSError):
             pass
-
-
-def _capabilities(conn: imaplib.IMAP4) -> list[bytes]:
-    return [c.encode() if isinstance(c, str) else c for c in conn.capabilities]
 
 
 def _quoted(folder: str) -> str:
