@@ -138,10 +138,12 @@ def _wait(port: int, cert: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as raw:
-                with context.wrap_socket(raw, server_hostname="localhost") as conn:
-                    if conn.recv(100).startswith(b"* OK"):
-                        return
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+                context.wrap_socket(raw, server_hostname="localhost") as conn,
+            ):
+                if conn.recv(100).startswith(b"* OK"):
+                    return
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"Dovecot did not answer on port {port}")
