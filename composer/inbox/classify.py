@@ -138,7 +138,7 @@ class Classifier:
         for token in tokens:
             try:
                 return self.signer.read(token)
-            except Exception:  # noqa: S112 - any unreadable token is simply not ours
+            except InvalidToken:
                 continue
         return None
 

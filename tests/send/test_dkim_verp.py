@@ -140,3 +140,33 @@ def test_the_openssl_signature_is_the_pure_python_one(tmp_path: Path) -> None:
     assert fast._fast
     signed = fast.sign(message)
     assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: fast.dns_record().value.encode())
+
+
+def test_outbox_files_are_signed_too(workspace: Workspace) -> None:
+    make_key(workspace.root / "dkim")
+    ws = configure(workspace, f'[dkim]\ndomain = "{DOMAIN}"\nselector = "{SELECTOR}"\nprivate_key_file = "dkim/bulletin.pem"\n')
+    add_contacts(ws, [{"email": "gp@example.org", "segments": ["lmc"]}])
+    summary = send_bulletin(ws, make_composition(key="2026-06-outbox"), ["lmc"], transport="outbox")
+    assert summary.sent == 1
+    (path,) = (ws.outbox_dir / "2026-06-outbox").glob("*.eml")
+    record = public_key_record(ws.root / "dkim" / "bulletin.pem", DOMAIN, SELECTOR)
+    assert verify(path.read_bytes(), record=record).ok
+
+
+def test_bulletin_dkim_verifies_a_sample_and_prints_the_record(workspace: Workspace, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from composer.cli import cli
+
+    key = make_key(workspace.root / "dkim")
+    configure(workspace, f'[dkim]\ndomain = "{DOMAIN}"\nselector = "{SELECTOR}"\nprivate_key_file = "dkim/bulletin.pem"\n')
+    public = tmp_path / "public.pem"
+    subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(public)], check=True, capture_output=True)
+    args = ["--workspace", str(workspace.root), "dkim", str(workspace.root / "bulletins" / "2026-06-gpce.yaml"), "--public-key"]
+    result = CliRunner().invoke(cli, [*args, str(public)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f'{SELECTOR}._domainkey.{DOMAIN}  TXT  "v=DKIM1; k=rsa; p=' in result.output
+    assert "list-unsubscribe, list-unsubscribe-post" in result.output and "Verified against the public key file" in result.output
+    other = make_key(tmp_path / "other")
+    result = CliRunner().invoke(cli, [*args, str(other)])
+    assert result.exit_code == 1 and "does not verify" in result.output
