@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from composer.compose import assets as pictures
+from composer.compose.compact import compact_html
 from composer.compose.inline import inline_css, mark_inline_styles
 from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
@@ -131,7 +132,7 @@ class SegmentRenderer:
         html = self._mjml_to_html(mjml, name)
         self.timer.add("mjml", started)
         started = time.perf_counter()
-        html = finish_html(inline_css(html), self.theme)
+        html = compact_html(finish_html(inline_css(html), self.theme))
         self.timer.add("inline", started)
         return SegmentRender(
             segment=name,
@@ -152,7 +153,7 @@ class SegmentRenderer:
     def render_archive(self) -> tuple[str, str]:
         """The whole bulletin, every section once, for the public view-online page."""
         mjml, text = self._render_document(list(self.bulletin.sections), None)
-        return finish_html(inline_css(self._mjml_to_html(mjml, "archive")), self.theme), text
+        return compact_html(finish_html(inline_css(self._mjml_to_html(mjml, "archive")), self.theme)), text
 
     def _render_document(self, sections: list[LoadedSection], audience: Audience | None) -> tuple[str, str]:
         started = time.perf_counter()
