@@ -144,8 +144,11 @@ class SegmentRenderer:
             audience=audience,
         )
 
-    def render_mjml(self, segment: str) -> str:
-        """One segment's MJML, as Jinja writes it before MJML and premailer (the goldens keep it)."""
+    def render_mjml(self, segment: str | None) -> str:
+        """One segment's MJML (the archive's for None), as Jinja writes it before MJML and
+        premailer: the goldens keep it, and official MJML is given it to compare widths."""
+        if segment is None:
+            return self._render_document(list(self.bulletin.sections), None)[0]
         audience = (segment,)
         mjml, _text = self._render_document(self.bulletin.sections_for_audience(audience), audience)
         return mjml
