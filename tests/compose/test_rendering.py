@@ -143,3 +143,25 @@ def test_spamassassin_scores_every_segment_zero(june: Composition, workspace, tm
         report = subprocess.run(["spamassassin", "-L", "-t"], input=eml, capture_output=True, timeout=120, check=False).stdout
         score = re.search(rb"Content analysis details:\s+\((-?[\d.]+) points", report)
         assert score and float(score.group(1)) <= 0.0, report.decode(errors="replace")[-1500:]
+
+
+HTML_PART_AIM = 60_000  # bytes as encoded; Gmail clips at about 102 KB
+
+
+def test_every_copy_html_part_is_within_60_kb_as_sent(june: Composition, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The largest copy is a reader's in every segment (lmc+practice+registrar)."""
+    import email
+    from email import policy
+
+    from composer.compose.mime import encoded_html_size
+    from composer.compose.pipeline import write_outputs
+
+    write_outputs(workspace, june, tmp_path / "out")
+    sizes = {}
+    for name in june.renders:
+        message = email.message_from_bytes((tmp_path / "out" / f"{name}.eml").read_bytes(), policy=policy.SMTP)
+        sizes[name] = encoded_html_size(message)  # type: ignore[arg-type]
+        assert sizes[name] == june.report.sizes[name], name
+    assert len(sizes) == 7 and "lmc+practice+registrar" in sizes
+    over = {name: size for name, size in sizes.items() if size > HTML_PART_AIM}
+    assert over == {}, f"HTML parts over {HTML_PART_AIM:,} bytes encoded: {over}"
