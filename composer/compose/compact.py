@@ -14,10 +14,7 @@ import re
 # helpers/mergeOutlookConditionnals.js, the same expression); mjml-python does not.
 # Outlook reads the same markup either way; other clients see one comment, not two.
 _ADJACENT_MSO = re.compile(r"<!\[endif\]-->\s*?<!--\[if mso \| IE\]>")
-_STYLE_ATTR = re.compile(r'\bstyle="([^"]*)"')
-# premailer writes "a:1; b:2"; spaces around a declaration's ":" and ";" and after a
-# comma between values (font stacks) carry nothing in CSS.
-_STYLE_SPACE = re.compile(r"\s*([;:,])\s*")
+_STYLE_ATTR = re.compile(r' style="([^"]*)"')
 _STYLE_TAG = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
 _CSS_SPACE = re.compile(r"\s+")
 _CSS_PUNCT_SPACE = re.compile(r"\s*([{};])\s*")
@@ -26,8 +23,14 @@ _CSS_PUNCT_SPACE = re.compile(r"\s*([{};])\s*")
 def compact_html(html: str) -> str:
     """The document with joined Outlook blocks, tight `style` attributes and <style> CSS."""
     html = _ADJACENT_MSO.sub("", html)
-    html = _STYLE_ATTR.sub(lambda m: 'style="' + _STYLE_SPACE.sub(r"\1", m.group(1)).strip() + '"', html)
+    html = _STYLE_ATTR.sub(lambda m: ' style="' + _tight(m.group(1)) + '"', html)
     return _STYLE_TAG.sub(lambda m: m.group(1) + _compact_css(m.group(2)) + m.group(3), html)
+
+
+def _tight(declarations: str) -> str:
+    """premailer writes "a:1; b:2" and font stacks "A, B": the space after ";", ":" or
+    "," carries nothing in CSS. (str.replace: a regex here cost 3 ms a copy.)"""
+    return declarations.replace("; ", ";").replace(": ", ":").replace(", ", ",").strip()
 
 
 def _compact_css(css: str) -> str:
