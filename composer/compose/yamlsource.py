@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from composer.compose.limits import source_too_large
+from composer.compose.yamlerrors import curly_wrapped, explain
 from composer.errors import InputError, Location
 
 YamlPath = tuple[str | int, ...]
@@ -24,6 +25,8 @@ class YamlDocument:
     path: Path
     data: Any
     lines: dict[YamlPath, int]
+    # Values typed wholly in curly quotes (“…”), with their lines: kept as text, so warned of.
+    curly: tuple[tuple[YamlPath, int], ...] = ()
 
     def line_of(self, *path: str | int) -> int | None:
         """The line of the deepest part of `path` that is known."""
@@ -169,19 +172,21 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or "syntax error"
-        context = f" {exc.context}" if exc.context else ""
-        raise InputError(
-            f"YAML syntax error: {problem}{context}. Check indentation and quoting on this line "
-            "and the one above it",
-            Location(file=path, line=line),
-        ) from None
+        raise explain(path, text, exc) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", Location(file=path)) from None
     except ValueError as exc:
         # A value that parses but cannot be built, such as the date 2026-13-04.
         raise _unbuildable(path, text, exc) from None
     lines = _line_map(path, node) if node is not None else {}
-    return YamlDocument(path=path, data=data, lines=lines)
+    return YamlDocument(path=path, data=data, lines=lines, curly=_curly_values(node, text))
+
+
+def _curly_values(node: yaml.Node | None, text: str) -> tuple[tuple[YamlPath, int], ...]:
+    if node is None or not any(c in text for c in "“‘"):
+        return ()
+    return tuple(
+        (where, scalar.start_mark.line + 1)
+        for where, scalar in _scalars(node, ())
+        if not scalar.style and curly_wrapped  # plain: None (Python), '' (libyaml)(scalar.value)
+    )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from composer.compose.model import Composition
-from composer.errors import BulletinError, InputError
+from composer.errors import BulletinError, InputError, display_path
 
 log = logging.getLogger("composer.preview")
 
@@ -68,15 +68,6 @@ class BulletinSource:
 
         self.workspace = load_workspace(self.workspace.root, env=self.workspace.env)
         return compose_bulletin(self.workspace, self.bulletin)
-
-
-def display_path(path: Path | str, root: Path) -> str:
-    """`path` relative to the workspace when it is inside it, as staff would type it."""
-    candidate = Path(path)
-    try:
-        return candidate.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)
