@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
@@ -121,8 +122,9 @@ def _fields_at(specs: list[FieldSpec], loc: tuple[Any, ...]) -> list[str]:
         spec = next((s for s in specs if s.name == part), None)
         if spec is None:
             return []
-        if spec.type in OBJECT_MODELS or spec.items in OBJECT_MODELS:
-            return list(OBJECT_MODELS[str(spec.type if spec.type in OBJECT_MODELS else spec.items)].model_fields)
+        kind = spec.items if isinstance(spec.items, str) else spec.type
+        if kind in OBJECT_MODELS:
+            return list(OBJECT_MODELS[kind].model_fields)
         if not isinstance(spec.items, list):
             return []
         specs = spec.items
@@ -171,18 +173,22 @@ def _load_meta(doc: YamlDocument, problems: Problems) -> BulletinMeta | None:
 def _declared_segments(
     doc: YamlDocument, meta: BulletinMeta | None, segments: dict[str, Segment], problems: Problems
 ) -> list[str]:
-    """The bulletin's segments, each checked against lists/segments.yaml."""
+    """The bulletin's segments, each checked against lists/segments.yaml. A mistyped one
+    is read as its closest match for the rest of the checks, so that one typo in
+    `segments:` is one problem, not one more for every section that names the segment."""
     if meta is None:
         given = doc.data.get("segments")
         ok = isinstance(given, list) and all(isinstance(name, str) for name in given)
         return list(given) if ok else list(segments)
+    declared = list(meta.segments)
     for i, name in enumerate(meta.segments):
         if name not in segments:
             problems.add(
                 f"unknown segment '{name}'{did_you_mean(name, segments)} (known: {', '.join(segments)})",
                 line=doc.line_of("segments", i), field="segments",
             )
-    return list(meta.segments)
+            declared[i] = next(iter(difflib.get_close_matches(name, list(segments), n=1, cutoff=0.6)), name)
+    return declared
 
 
 def _per_segment_text(

@@ -11,6 +11,7 @@ import yaml
 from composer.compose.limits import source_too_large
 from composer.compose.yamlerrors import curly_wrapped, explain
 from composer.errors import InputError, Location
+from composer.timestamps import DATE_FORMS
 
 YamlPath = tuple[str | int, ...]
 
@@ -122,8 +123,8 @@ def _unbuildable(path: Path, text: str, exc: ValueError) -> InputError:
             what = "date" if node.tag.endswith(":timestamp") else "value"
             field = ".".join(str(p) for p in where if isinstance(p, str)) or None
             return InputError(
-                f"'{node.value}' is not a valid {what} ({problem}); write dates as YYYY-MM-DD, "
-                "or put the text in quotes",
+                f"'{node.value}' is not a valid {what} ({problem}); write dates like "
+                f"{', '.join(DATE_FORMS[:-1])} or {DATE_FORMS[-1]}, or put the text in quotes",
                 Location(file=path, line=node.start_mark.line + 1, field=field),
             )
     return InputError(f"a value cannot be read ({exc})", Location(file=path))
@@ -188,5 +189,5 @@ def _curly_values(node: yaml.Node | None, text: str) -> tuple[tuple[YamlPath, in
     return tuple(
         (where, scalar.start_mark.line + 1)
         for where, scalar in _scalars(node, ())
-        if not scalar.style and curly_wrapped  # plain: None (Python), '' (libyaml)(scalar.value)
+        if not scalar.style and curly_wrapped(scalar.value)  # plain: None (Python), '' (libyaml)
     )
