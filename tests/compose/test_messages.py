@@ -129,6 +129,15 @@ def test_a_problem_is_data_for_the_editor(workspace, workspace_dir: Path) -> Non
     }  # fmt: skip
 
 
+def test_the_preview_banner_gets_every_problem(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from composer.preview.state import ComposeFailure
+
+    failure = ComposeFailure.from_exception(compose_error(workspace, write_bulletin(workspace_dir, TWO_MISTAKES)), workspace_dir)
+    assert failure.reason == "4 problems, each listed below"
+    assert [(p["line"], p["field"]) for p in failure.problems] == [(4, "segments"), (8, "block"), (13, "headline"), (14, "headlne")]
+    assert failure.message.startswith("4 problems in bulletins/test.yaml:\n  line 4, field 'segments': unknown segment")
+
+
 def test_an_unknown_audience_suggests_the_segment(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_bulletin(workspace_dir, MINIMAL.replace("audiences: [practice]", "audiences: [practise]"))
     assert compose_error(workspace, path).reason == (
