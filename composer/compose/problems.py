@@ -49,9 +49,12 @@ def field_label(loc: Loc) -> str:
     return label
 
 
-def messages(exc: ValidationError, known: Callable[[Loc], Sequence[str]]) -> list[tuple[Loc, str]]:
+def messages(
+    exc: ValidationError, known: Callable[[Loc], Sequence[str]], owner: str
+) -> list[tuple[Loc, str]]:
     """One (location, message) per problem pydantic found; `known(loc)` names the fields
-    allowed beside an unknown one, for the "did you mean" suggestion."""
+    allowed beside an unknown one, for the "did you mean" suggestion; `owner` names what
+    the top-level fields belong to ("block 'article'", "a bulletin")."""
     out: list[tuple[Loc, str]] = []
     seen: set[Loc] = set()
     for error in exc.errors():
@@ -60,22 +63,22 @@ def messages(exc: ValidationError, known: Callable[[Loc], Sequence[str]]) -> lis
             loc, message = _text_error(exc, str(head))
         else:
             loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            message = _message(error, loc, known)
+            message = _message(error, loc, known, owner)
         if loc not in seen:
             seen.add(loc)
             out.append((loc, message))
     return out
 
 
-def _message(error: Any, loc: Loc, known: Callable[[Loc], Sequence[str]]) -> str:
+def _message(error: Any, loc: Loc, known: Callable[[Loc], Sequence[str]], owner: str) -> str:
     if error["type"] == "missing":
         return "this required field is missing"
     if error["type"] == "extra_forbidden":
         allowed = known(loc[:-1])
-        return (
-            f"there is no field '{loc[-1]}' here{did_you_mean(loc[-1], allowed)}"
-            + (f" (the fields here: {', '.join(allowed)})" if allowed else "")
-        )
+        nested = len(loc) > 1
+        lead = f"there is no field '{loc[-1]}' here" if nested else f"{owner} has no field '{loc[-1]}'"
+        listed = f" ({'the fields here' if nested else 'its fields'}: {', '.join(allowed)})" if allowed else ""
+        return f"{lead}{did_you_mean(loc[-1], allowed)}{listed}"
     return str(error["msg"]).removeprefix("Value error, ")
 
 

@@ -161,7 +161,7 @@ def _load_meta(doc: YamlDocument, problems: Problems) -> BulletinMeta | None:
     try:
         return BulletinMeta.model_validate(doc.data)
     except ValidationError as exc:
-        for loc, message in messages(exc, _meta_fields):
+        for loc, message in messages(exc, _meta_fields, "a bulletin"):
             if loc and loc[0] == "from_":
                 loc = ("from", *loc[1:])
             if loc and loc[0] == "sections" and len(loc) == 1:
@@ -295,10 +295,7 @@ def _section_values(
     try:
         return block.model.model_validate(values)
     except ValidationError as exc:
-        for loc, message in messages(exc, lambda at: _fields_at(block.fields, at)):
-            if message.startswith(f"there is no field '{loc[-1]}' here") and len(loc) == 1:
-                message = message.replace(f"there is no field '{loc[-1]}' here", f"block '{block.name}' has no field '{loc[-1]}'", 1)
-                message = message.replace("(the fields here:", "(its fields:")
+        for loc, message in messages(exc, lambda at: _fields_at(block.fields, at), f"block '{block.name}'"):
             problems.add(
                 message,
                 line=doc.line_of("sections", index - 1, *loc) if loc else doc.line_of("sections", index - 1),

@@ -276,3 +276,12 @@ def test_a_long_headline_is_warned_of(workspace_dir: Path) -> None:
     ) in result.output
     short = run(workspace_dir, "check", str(write_bulletin(workspace_dir, MINIMAL)))
     assert "headline is" not in short.output
+
+
+def test_a_mistyped_top_level_field_is_suggested(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace("subject:", "subjet:")))
+    assert [(e.location.line, e.location.field, e.reason) for e in err.errors] == [  # type: ignore[attr-defined]
+        (1, "subjet", "a bulletin has no field 'subjet'; did you mean 'subject'? (its fields: subject, preheader, "
+         "issue_date, from, reply_to, segments, layout, sections)"),
+        (None, "subject", "this required field is missing"),
+    ]  # fmt: skip
