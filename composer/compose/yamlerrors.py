@@ -107,4 +107,4 @@ def explain(path: Path, text: str, exc: yaml.MarkedYAMLError) -> InputError:
 
 def curly_wrapped(value: str) -> bool:
     """A whole value in curly quotes (“…” or ‘…’): YAML keeps them as text, so they show."""
-    return len(value) > 1 and value[0] in "“‘" and value[-1] in "”’"
+    return len(value) > 1 and value[0] in "“‘" and value[-1] in "”’\"'"
