@@ -21,7 +21,12 @@ MONTHS = {
 
 # What a person may write, named in every message about a date that cannot be read.
 DATE_FORMS = ("13/07/2026", "13 July 2026", "2026-07-13")
-DATETIME_FORMS = ("13/07/2026 12:00", "13 July 2026 12:00", "13 July 2026 midday", "2026-07-13 12:00")
+DATETIME_FORMS = (
+    "13/07/2026 12:00",
+    "13 July 2026 12:00",
+    "13 July 2026 midday",
+    "2026-07-13 12:00",
+)
 
 # A time of day: 12:00, 12.00, 2pm, 2:30pm, 9am, midday, noon, midnight.
 CLOCK = r"(?:midday|noon|midnight|\d{1,2}(?:[.:]\d{2})?\s*(?:am|pm)|\d{1,2}[:.]\d{2}(?::\d{2})?)"
@@ -30,7 +35,9 @@ _SLASHED = r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})"
 _WORDED = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]+)\.?,?\s+(?P<y>\d{4})"
 _AT = r"(?:,?\s*(?:at\s+)?(?P<clock>" + CLOCK + r"))?"
 _BEFORE = r"(?:(?P<first>" + CLOCK + r")\s*(?:on\s+|,\s*)?)?"
-_UK = [re.compile(rf"^{_BEFORE}{_WEEKDAY}{form}{_AT}$", re.IGNORECASE) for form in (_SLASHED, _WORDED)]
+_UK = [
+    re.compile(rf"^{_BEFORE}{_WEEKDAY}{form}{_AT}$", re.IGNORECASE) for form in (_SLASHED, _WORDED)
+]
 
 
 class UnreadableDate(ValueError):
@@ -66,7 +73,9 @@ def unreadable(text: str, with_time: bool, why: str = "") -> UnreadableDate:
     """The error for `text`: why it cannot be read, and the forms that can."""
     what = "a date and time" if with_time else "a date"
     because = f" ({why})" if why else ""
-    return UnreadableDate(f"'{text}' cannot be read as {what}{because}; write it like {_forms(with_time)}")
+    return UnreadableDate(
+        f"'{text}' cannot be read as {what}{because}; write it like {_forms(with_time)}"
+    )
 
 
 def _uk(text: str, with_time: bool) -> datetime | None:
@@ -76,7 +85,9 @@ def _uk(text: str, with_time: bool) -> datetime | None:
         if found is None:
             continue
         groups = found.groupdict()
-        month = int(groups["m"]) if groups.get("m") else MONTHS.get((groups.get("month") or "").lower())
+        month = (
+            int(groups["m"]) if groups.get("m") else MONTHS.get((groups.get("month") or "").lower())
+        )
         if month is None:
             raise unreadable(text, with_time, f"'{groups['month']}' is not a month")
         if not 1 <= month <= 12:

@@ -62,7 +62,9 @@ def messages(
         if head in PER_SEGMENT_TEXTS and error["type"] != "missing":
             loc, message = _text_error(exc, str(head))
         else:
-            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = tuple(
+                p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
             message = _message(error, loc, known, owner)
         if loc not in seen:
             seen.add(loc)
@@ -76,8 +78,14 @@ def _message(error: Any, loc: Loc, known: Callable[[Loc], Sequence[str]], owner:
     if error["type"] == "extra_forbidden":
         allowed = known(loc[:-1])
         nested = len(loc) > 1
-        lead = f"there is no field '{loc[-1]}' here" if nested else f"{owner} has no field '{loc[-1]}'"
-        listed = f" ({'the fields here' if nested else 'its fields'}: {', '.join(allowed)})" if allowed else ""
+        lead = (
+            f"there is no field '{loc[-1]}' here" if nested else f"{owner} has no field '{loc[-1]}'"
+        )
+        listed = (
+            f" ({'the fields here' if nested else 'its fields'}: {', '.join(allowed)})"
+            if allowed
+            else ""
+        )
         return f"{lead}{did_you_mean(loc[-1], allowed)}{listed}"
     return str(error["msg"]).removeprefix("Value error, ")
 
@@ -92,6 +100,13 @@ def _text_error(exc: ValidationError, name: str) -> tuple[Loc, str]:
             if error["type"] == "string_type":
                 message = "must be one line of text"
             return (name, loc[2]), message
-        if loc[0] == name and len(loc) == 2 and "str" in str(loc[1]) and error["type"] == "value_error":
+        if (
+            loc[0] == name
+            and len(loc) == 2
+            and "str" in str(loc[1])
+            and error["type"] == "value_error"
+        ):
             return (name,), error["msg"].removeprefix("Value error, ")
-    return (name,), f"the {name} must be one line of text, or a mapping of segment to text (lmc: ...)"
+    return (
+        name,
+    ), f"the {name} must be one line of text, or a mapping of segment to text (lmc: ...)"

@@ -56,7 +56,9 @@ def test_what_cannot_be_read_names_the_forms(written: str, why: str) -> None:
     )
 
 
-@pytest.mark.parametrize("written", ["13/07/2026", "13 July 2026", "2026-07-13", "Monday 13 July 2026"])
+@pytest.mark.parametrize(
+    "written", ["13/07/2026", "13 July 2026", "2026-07-13", "Monday 13 July 2026"]
+)
 def test_dates_alone(written: str) -> None:
     assert parse_date(written) == date(2026, 7, 13)
 

@@ -15,9 +15,14 @@ def run(root: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--workspace", str(root), "lists", *args])
 
 
-def test_show_gives_first_and_last_names_when_the_file_had_no_single_name(store_workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_show_gives_first_and_last_names_when_the_file_had_no_single_name(
+    store_workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     root = Path(store_workspace.root)
-    path = write(tmp_path / "p.csv", "Email,First Name,Last Name\nann@example.org,Ann,Smith\nbob@example.org,Bob,\n")
+    path = write(
+        tmp_path / "p.csv",
+        "Email,First Name,Last Name\nann@example.org,Ann,Smith\nbob@example.org,Bob,\n",
+    )
     assert run(root, "import", str(path), "-s", "practice").exit_code == 0
     result = run(root, "show")
     assert result.exit_code == 0, result.output
@@ -29,11 +34,17 @@ def test_show_gives_first_and_last_names_when_the_file_had_no_single_name(store_
 def test_a_single_name_column_is_shown_as_given(lists, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from composer.lists.importer import import_file
 
-    import_file(lists, write(tmp_path / "p.csv", "Email,Name,First Name\nann@example.org,Dr Ann Smith,Ann\n"), "practice")
+    import_file(
+        lists,
+        write(tmp_path / "p.csv", "Email,Name,First Name\nann@example.org,Dr Ann Smith,Ann\n"),
+        "practice",
+    )
     assert [c.display_name for c in show_contacts(lists).contacts] == ["Dr Ann Smith"]
 
 
-def test_different_details_are_counted_apart_and_said_what_happens(store_workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_different_details_are_counted_apart_and_said_what_happens(
+    store_workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     root = Path(store_workspace.root)
     first = write(tmp_path / "a.csv", "Email,Name\nann@example.org,Ann\nbob@example.org,Bob\n")
     assert run(root, "import", str(first), "-s", "practice").exit_code == 0
@@ -42,7 +53,13 @@ def test_different_details_are_counted_apart_and_said_what_happens(store_workspa
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if "unchanged" in line)
     values = result.output.splitlines()[result.output.splitlines().index(header) + 2]
-    cells = dict(zip([c.strip() for c in header.strip("┃ ").split("┃")], [c.strip() for c in values.strip("│ ").split("│")], strict=True))
+    cells = dict(
+        zip(
+            [c.strip() for c in header.strip("┃ ").split("┃")],
+            [c.strip() for c in values.strip("│ ").split("│")],
+            strict=True,
+        )
+    )
     assert (cells["unchanged"], cells["kept as stored"], cells["updated"]) == ("1", "1", "0")
     assert (
         "1 person already on the lists has different details in this file (a name or organisation, say). "
