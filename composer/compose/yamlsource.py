@@ -46,6 +46,13 @@ class _Cycle(Exception):
         self.line = line
 
 
+class _Twice(Exception):
+    """A key given twice in one mapping: YAML keeps the last and drops the first silently."""
+
+    def __init__(self, key: str, first: int, again: int) -> None:
+        self.key, self.first, self.again = key, first, again
+
+
 class _TooManyAliases(Exception):
     """Aliases that expand to more nodes than any bulletin needs (the "billion laughs")."""
 
@@ -91,6 +98,8 @@ def _walk(
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             path = (*prefix, key)
+            if path in lines:
+                raise _Twice(key, lines[path], key_node.start_mark.line + 1)
             lines[path] = key_node.start_mark.line + 1
             _walk(value_node, path, lines, budget, inside, blame)
     elif isinstance(node, yaml.SequenceNode):
@@ -140,6 +149,12 @@ def _line_map(path: Path, node: yaml.Node) -> dict[YamlPath, int]:
             "the list or mapping anchored here (&name) holds an alias to itself (*name), "
             "which never ends; copy the text instead",
             Location(file=path, line=cycle.line),
+        ) from None
+    except _Twice as twice:
+        raise InputError(
+            f"'{twice.key}' is given twice here (first on line {twice.first}); YAML would keep only "
+            "this one and drop the first without a word: remove one, or merge the two",
+            Location(file=path, line=twice.again, field=twice.key),
         ) from None
     except _TooManyAliases as runaway:
         raise InputError(

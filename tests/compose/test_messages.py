@@ -369,3 +369,20 @@ def test_layout_and_quoting_mistakes_in_plain_words(
     err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace(replace, with_)))
     assert err.location.line == line
     assert err.reason.startswith(f"YAML syntax error: {says}"), err.reason
+
+
+def test_a_field_given_twice_is_refused_not_silently_dropped(
+    workspace, workspace_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_bulletin(
+        workspace_dir,
+        MINIMAL.replace(
+            "    headline: Practice news", "    headline: Practice news\n    headline: Other"
+        ),
+    )
+    err = compose_error(workspace, path)
+    assert (err.location.line, err.location.field) == (11, "headline")
+    assert err.reason == (
+        "'headline' is given twice here (first on line 10); YAML would keep only this one and drop the first "
+        "without a word: remove one, or merge the two"
+    )
