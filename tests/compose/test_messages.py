@@ -386,3 +386,9 @@ def test_a_field_given_twice_is_refused_not_silently_dropped(
         "'headline' is given twice here (first on line 10); YAML would keep only this one and drop the first "
         "without a word: remove one, or merge the two"
     )
+
+
+def test_bulletin_blocks_suggests_a_mistyped_block(workspace_dir: Path) -> None:
+    result = run(workspace_dir, "blocks", "petiton")
+    assert result.exit_code == 2
+    assert "Error: unknown block 'petiton'; did you mean 'petition'?" in result.output
