@@ -128,7 +128,9 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
         )
     )
     unsubscribe = UnsubscribeRoutes(TokenSigner(keys), Unsubscriber(the_store, hasher), pages)
-    webhook = SendGridWebhook(the_store, hasher, webhook_verifier(workspace))
+    webhook = SendGridWebhook(
+        the_store, hasher, webhook_verifier(workspace), per_person=workspace.config.tracking.per_person
+    )
 
     async def healthz(request: Request) -> Response:
         def ping() -> None:
