@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from composer.errors import NotFound
 from composer.store import ledger
@@ -55,20 +56,24 @@ def list_campaigns(workspace: Workspace, limit: int = 50) -> list[CampaignRow]:
         store.close()
 
 
+def find_campaign(session: Session, ident: str) -> Campaign:
+    """Campaign `ident`: a numeric id, or the latest campaign of a bulletin key."""
+    found: Campaign | None
+    if ident.isdigit():
+        found = session.get(Campaign, int(ident))
+    else:
+        found = session.scalars(select(Campaign).where(Campaign.key == ident).order_by(Campaign.id.desc())).first()
+    if found is None:
+        raise NotFound(f"no campaign '{ident}'; 'bulletin campaigns' lists them")
+    return found
+
+
 def campaign_detail(workspace: Workspace, ident: str, limit: int = 50) -> CampaignDetail:
     """By numeric id, or the latest campaign of a bulletin key."""
     store = Store(workspace.database_url())
     try:
         with store.session() as session:
-            found: Campaign | None
-            if ident.isdigit():
-                found = session.get(Campaign, int(ident))
-            else:
-                found = session.scalars(
-                    select(Campaign).where(Campaign.key == ident).order_by(Campaign.id.desc())
-                ).first()
-            if found is None:
-                raise NotFound(f"no campaign '{ident}'; 'bulletin campaigns' lists them")
+            found = find_campaign(session, ident)
             return CampaignDetail(
                 campaign=found,
                 counts=ledger.state_counts(session, found.id),
