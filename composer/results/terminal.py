@@ -11,29 +11,29 @@ from composer.safetext import printable
 
 # (label, how to read it from a row of figures)
 ROWS: tuple[tuple[str, Any], ...] = (
-    ("Recipients frozen", lambda f: f["frozen"]),
-    ("Sent (accepted)", lambda f: f["sent"]),
+    ("Frozen (recipients)", lambda f: f["frozen"]),
+    ("Sent", lambda f: f["sent"]),
     ("Failed", lambda f: f["failed"]),
     ("Unknown", lambda f: f["unknown"]),
     ("Processed", lambda f: f["processed"]),
     ("Delivered", lambda f: f["delivered"]),
-    ("Deferred (still trying)", lambda f: f["deferred"]),
-    ("Deferred over 72 h (failed)", lambda f: f["deferred_failed"]),
+    ("Deferred, still trying", lambda f: f["deferred"]),
+    ("Deferred > 72 h (failed)", lambda f: f["deferred_failed"]),
     ("Bounced", lambda f: f["bounced"]),
     ("Blocked", lambda f: f["blocked"]),
     ("Dropped", lambda f: f["dropped"]),
     ("Spam reports", lambda f: f["spam_reports"]),
-    ("Spam rate (Gmail line 0.3%)", lambda f: _pct(f["spam_rate"]) + (" ⚠" if f["spam_over_gmail_line"] else "")),
-    ("Unsubscribed: one-click", lambda f: f["unsubscribes"]["one_click"]),
-    ("Unsubscribed: footer page", lambda f: f["unsubscribes"]["page"]),
-    ("Unsubscribed: SendGrid", lambda f: f["unsubscribes"]["sendgrid"]),
+    ("Spam rate (Gmail: < 0.3%)", lambda f: _pct(f["spam_rate"]) + (" ⚠" if f["spam_over_gmail_line"] else "")),
+    ("Unsub: one-click", lambda f: f["unsubscribes"]["one_click"]),
+    ("Unsub: footer page", lambda f: f["unsubscribes"]["page"]),
+    ("Unsub: SendGrid", lambda f: f["unsubscribes"]["sendgrid"]),
     ("Unsubscribe rate", lambda f: _pct(f["unsubscribe_rate"])),
 )
 OPEN_ROWS: tuple[tuple[str, Any], ...] = (
     ("Unique opens", lambda f: _maybe(f["opens"]["unique"])),
-    ("Open rate (machine opens excluded)", lambda f: _pct(f["opens"]["rate"])),
-    ("Opens (all, by people)", lambda f: f["opens"]["total"]),
-    ("Apple MPP machine opens", lambda f: f["opens"]["machine"]),
+    ("Open rate (no machine)", lambda f: _pct(f["opens"]["rate"])),
+    ("Opens (all)", lambda f: f["opens"]["total"]),
+    ("Apple machine opens", lambda f: f["opens"]["machine"]),
 )
 CLICK_ROWS: tuple[tuple[str, Any], ...] = (
     ("Unique clickers", lambda f: _maybe(f["clicks"]["unique"])),
@@ -61,6 +61,11 @@ def show(report: dict[str, Any], console: Console | None = None) -> None:
     console.print(f"[bold]Campaign #{c['id']}: {printable(c['key'])}[/bold]  {printable(c['subject'])}")
     console.print(f"  Sent via {c['transport']}, started {c['started_at']}; tracking: {tracking_words(report['tracking'])}")
     console.print(figures_table(report))
+    if c["transport"] != "sendgrid":
+        console.print(
+            f"[dim]Sent via {c['transport']}: no provider reports delivery, bounces or spam for it; "
+            "those figures come from SendGrid's Event Webhook.[/dim]"
+        )
     for kind, title in (("bounced", "Top bounce reasons"), ("blocked", "Top block reasons"), ("dropped", "Drop reasons")):
         reasons = report["reasons"][kind]
         if reasons:
@@ -87,10 +92,10 @@ def tracking_words(tracking: dict[str, bool]) -> str:
 
 def figures_table(report: dict[str, Any]) -> Table:
     table = Table(title="Results", title_justify="left")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     columns = [(v["variant"], v) for v in report["variants"]] if len(report["variants"]) > 1 else []
     for name, _ in columns:
-        table.add_column(printable(name), justify="right")
+        table.add_column(printable(name), justify="right", overflow="fold")
     table.add_column("Total", justify="right", style="bold")
     rows = list(ROWS)
     if report["total"]["opens"] is not None:
