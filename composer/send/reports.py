@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from composer.errors import NotFound
-from composer.store import ledger
+from composer.store import ledger, suppressions
 from composer.store.db import Store
-from composer.store.models import Campaign, Delivery
+from composer.store.models import Campaign, Delivery, Event
 from composer.workspace import Workspace
 
 
@@ -22,6 +22,9 @@ class CampaignRow:
     transport: str
     created_at: object
     counts: dict[str, int]
+    delivered: int = 0
+    bounced: int = 0  # bounced or blocked, people
+    unsubscribed: int = 0
 
     @property
     def total(self) -> int:
@@ -51,9 +54,41 @@ def list_campaigns(workspace: Workspace, limit: int = 50) -> list[CampaignRow]:
                 )
                 for campaign_id, state, n in rows:
                     counts[campaign_id][state] = int(n)
-            return [CampaignRow(c.id, c.key, c.status, c.transport, c.created_at, counts[c.id]) for c in found]
+            outcomes = _outcomes(session, list(counts))
+            unsubscribed = suppressions.counts_by_campaign(session)
+            return [
+                CampaignRow(
+                    c.id, c.key, c.status, c.transport, c.created_at, counts[c.id],
+                    delivered=outcomes.get((c.id, "delivered"), 0),
+                    bounced=outcomes.get((c.id, "bounced"), 0),
+                    unsubscribed=unsubscribed.get((c.id, "unsubscribed"), 0),
+                )
+                for c in found
+            ]  # fmt: skip
     finally:
         store.close()
+
+
+def _outcomes(session: Session, ids: list[int]) -> dict[tuple[int, str], int]:
+    """Delivered (the ledger's stamps) and bounced or blocked (people with such an event)
+    per campaign."""
+    if not ids:
+        return {}
+    found: dict[tuple[int, str], int] = {}
+    for campaign_id, n in session.execute(
+        select(Delivery.campaign_id, func.count(Delivery.delivered_at))
+        .where(Delivery.campaign_id.in_(ids))
+        .group_by(Delivery.campaign_id)
+    ):
+        found[(campaign_id, "delivered")] = int(n)
+    for event_campaign, n in session.execute(
+        select(Event.campaign_id, func.count(func.distinct(func.coalesce(Event.email_hash, Event.provider_event_id))))
+        .where(Event.campaign_id.in_(ids), Event.kind.in_(("bounced", "blocked")))
+        .group_by(Event.campaign_id)
+    ):
+        if event_campaign is not None:
+            found[(event_campaign, "bounced")] = int(n)
+    return found
 
 
 def find_campaign(session: Session, ident: str) -> Campaign:
