@@ -69,6 +69,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
         f"({workers} worker{'s' if workers > 1 else ''}, store {safe_url(url)})",
         err=True,
     )
+    from composer.store.retention import DailyPrune
+
+    DailyPrune(url, workspace.config.retention.events_days).start()  # [retention]: once a day
     # Workers find the workspace through the environment (uvicorn needs an import string).
     os.environ[ENV_WORKSPACE] = str(workspace.root)
     uvicorn.run(

@@ -87,10 +87,14 @@ def _stream(ids: dict[str, int], campaign: int, link_a: str, link_b: str) -> lis
     ]  # fmt: skip
 
 
-def _report(workspace: Workspace, ident: str) -> dict[str, Any]:
-    result = CliRunner().invoke(cli, ["--workspace", str(workspace.root), "report", ident, "--json"], env=workspace.env)
+def _run(workspace: Workspace, *args: str) -> Any:
+    result = CliRunner().invoke(cli, ["--workspace", str(workspace.root), *args], env=workspace.env)
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return result
+
+
+def _report(workspace: Workspace, ident: str) -> dict[str, Any]:
+    return json.loads(_run(workspace, "report", ident, "--json").stdout)
 
 
 @pytest.mark.parametrize("per_person", [True, False], ids=["per-person", "counted-only"])
@@ -170,3 +174,23 @@ def test_every_figure_of_the_report(store_workspace: Workspace, per_person: bool
     assert len(hours) == 72
     assert [sum(h[k] for h in hours) for k in ("delivered", "opens", "machine_opens", "clicks")] == [8, 4, 2, 4]
     assert report["webhook"]["warning"] is None and report["webhook"]["last_campaign_event_at"]
+    if per_person:
+        _the_other_views(workspace, summary.campaign_id)
+
+
+def _the_other_views(workspace: Workspace, campaign: int) -> None:
+    """campaigns, lists person and lists stats say the same as the report."""
+    listing = _run(workspace, "campaigns").output
+    row = next(line for line in listing.splitlines() if "2026-06-gpce" in line)
+    # SENT TOTAL FAILED UNKNOWN DELIVERED BOUNCED UNSUBSCRIBED
+    assert row.split()[4:11] == ["11", "11", "0", "0", "8", "2", "2"]
+    bounced = _run(workspace, "lists", "person", "p6@example.org")
+    assert json.loads(bounced.stdout)["problems"] == [{
+        "kind": "bounced", "campaign_id": campaign, "at": json.loads(bounced.stdout)["problems"][0]["at"],
+        "reason": "Invalid Address · 5.1.1 · 550 5.1.1 (address): Recipient address rejected: User unknown",
+    }]  # fmt: skip
+    assert "Bounced 20" in bounced.stderr and "Recipient address rejected" in bounced.stderr
+    blocked = _run(workspace, "lists", "person", "p7@example.org")
+    assert "Blocked 20" in blocked.stderr and "client host blocked" in blocked.stderr
+    stats = _run(workspace, "lists", "stats").output
+    assert f"from campaign #{campaign} (2026-06-gpce): 1 bounced, 1 complained, 2 unsubscribed" in stats
