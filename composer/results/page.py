@@ -130,7 +130,8 @@ def _hourly(report: dict[str, Any]) -> list[str]:
         out.append(f'<text x="{left + h * width / 72:.0f}" y="{height + 16}" text-anchor="middle">{h} h</text>')
     out.append(f'<text x="{left - 4}" y="12" text-anchor="end">{top:,}</text>')
     for i, (name, values) in enumerate(series):
-        points = " ".join(f"{left + (h + 0.5) * width / 72:.1f},{height - height * n / top:.1f}" for h, n in enumerate(values))
+        xy = [f"{left + (h + 0.5) * width / 72:.1f},{height - height * n / top:.1f}" for h, n in enumerate(values)]
+        points = "\n".join(" ".join(xy[j:j + 12]) for j in range(0, len(xy), 12))  # 12 hours a line
         out.append(f'<polyline fill="none" stroke="{BAR_COLOURS[i]}" stroke-width="2" points="{points}"/>')
         out.append(f'<text x="{left + width + 8}" y="{16 + i * 16}" fill="{BAR_COLOURS[i]}">{name}</text>')
     out.append("</svg>")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.send.conftest import API_KEY, add_contacts
 from tests.web.conftest import body_of, make_keys
 
+GOLDEN_INPUT = Path(__file__).parent.parent / "golden" / "report" / "report.json"
 PRACTICE = [f"p{i}@example.org" for i in range(9)]
 LMC = ["l0@example.org", "l1@example.org"]
 
@@ -42,6 +45,15 @@ def _workspace(base: Workspace, server: FakeSendGrid, per_person: bool, public_k
         "SENDGRID_WEBHOOK_PUBLIC_KEY": public_key,
     }
     return dataclasses.replace(base, config=config, env=env)
+
+
+def _shape(value: Any) -> Any:
+    """The keys of a report, nested, without the values: the schema docs/REPORT.md documents."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return None
 
 
 def _links(html: str) -> list[str]:
@@ -131,6 +143,9 @@ def test_every_figure_of_the_report(store_workspace: Workspace, per_person: bool
         store.close()
 
     report = _report(workspace, str(summary.campaign_id))
+    if os.environ.get("BULLETIN_DUMP_REPORT"):  # how tests/golden/report/report.json was made
+        Path(os.environ["BULLETIN_DUMP_REPORT"]).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    assert _shape(report) == _shape(json.loads(GOLDEN_INPUT.read_text(encoding="utf-8")))
     assert report["schema"] == "bulletin.report/1"
     assert report["campaign"]["key"] == "2026-06-gpce" and report["campaign"]["transport"] == "sendgrid"
     assert report["tracking"] == {"opens": True, "clicks": True, "per_person": per_person}
