@@ -375,7 +375,7 @@ def prune(ctx: click.Context, days: int | None) -> None:
     with _lists(ctx) as opened, opened.store.session() as session:
         done = run_prune(session, keep)
     click.echo(
-        f"Cleared the personal fields of {_count(done.events, 'event')} and {_count(done.deliveries, 'delivery')} "
+        f"Cleared the personal fields of {_count(done.events, 'event')} and {done.deliveries} {'delivery' if done.deliveries == 1 else 'deliveries'} "
         f"older than {keep} days (before {done.before:%Y-%m-%d %H:%M} UTC)."
     )
 
