@@ -8,7 +8,10 @@ Read from the composed HTML of every copy: each section starts with its anchor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -63,16 +66,35 @@ class _Anchors(HTMLParser):
             self.found[url] = Link(url=url, section=self.section, text=text or "(a picture)")
 
 
-def catalogue(workspace: Workspace, key: str) -> dict[str, Link]:
+def catalogue(workspace: Workspace, key: str, content_hash: str | None = None) -> dict[str, Link]:
     """The links of bulletin `key`, by URL as a click tally keeps it. Empty when the
-    bulletin file is gone or no longer composes: the report then shows bare URLs."""
+    bulletin file is gone or no longer composes: the report then shows bare URLs.
+
+    Composing takes about a second, so the catalogue is kept in the state folder under
+    the campaign's `content_hash` and read from there the next time: the links as the
+    bulletin had them at the first report (usually just after the send).
+    """
+    cache = workspace.folder("state") / "report-links" / f"{content_hash}.json" if content_hash else None
+    if cache is not None and cache.is_file():
+        try:
+            return {url: Link(**link) for url, link in json.loads(cache.read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError, TypeError):
+            pass  # a damaged cache is composed again
+    found = _compose(workspace, key)
+    if cache is not None and found:
+        _write(cache, {url: asdict(link) for url, link in found.items()})
+    return found
+
+
+def _compose(workspace: Workspace, key: str) -> dict[str, Link]:
     from composer.compose.pipeline import compose_bulletin
 
     source = workspace.bulletins_dir / f"{key}.yaml"
     if not source.is_file():
         return {}
     try:
-        composition = compose_bulletin(workspace, Path(source))
+        # The single segments: a combination's links are theirs together.
+        composition = compose_bulletin(workspace, Path(source), variants=())
     except BulletinError:
         return {}
     found: dict[str, Link] = {}
@@ -82,6 +104,18 @@ def catalogue(workspace: Workspace, key: str) -> dict[str, Link]:
         for url, link in parser.found.items():
             found.setdefault(url, link)
     return found
+
+
+def _write(target: Path, data: dict[str, dict[str, str]]) -> None:
+    """Write the cache through a temporary file and a rename; a failure only costs time."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False)
+        Path(name).replace(target)
+    except OSError:
+        return
 
 
 def describe(url: str | None, links: dict[str, Link], base_url: str) -> Link:

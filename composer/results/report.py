@@ -21,8 +21,8 @@ def campaign_report(
     try:
         with the_store.session() as session:
             campaign = find_campaign(session, ident)
-            key = campaign.key
-        links = catalogue(workspace, key)  # composes the bulletin: outside the transaction
+            key, content_hash = campaign.key, campaign.content_hash
+        links = catalogue(workspace, key, content_hash)  # composes the bulletin: outside the transaction
         with the_store.session() as session:
             campaign = find_campaign(session, str(campaign.id))
             return figures.build(
