@@ -311,6 +311,7 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         for copy in copies:
             total = sum(n for (c, _), n in detail.by_copy.items() if c == copy)
             click.echo(f"    {copy:<24} {_n(detail.by_copy.get((copy, State.SENT), 0)):>9} / {_n(total)}")
+    click.echo(f"  Results (delivered, bounced, unsubscribed, links): bulletin report {c.id}")
     if detail.failures:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:

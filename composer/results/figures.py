@@ -59,6 +59,10 @@ def build(
         for name, counts in sorted(variants.items(), key=lambda kv: (kv[0].count("+"), kv[0]))
         if name
     ]
+    segments = {
+        segment: sum((c for name, c in variants.items() if segment in name.split("+")), Counter())
+        for segment in campaign.segments
+    }
     total: Counter[str] = sum(variants.values(), Counter())
     outcomes = variants.outcomes
     return {
@@ -68,6 +72,11 @@ def build(
         "tracking": {"opens": opens_on, "clicks": clicks_on, "per_person": tracking.per_person},
         "total": _figures(total, opens_on, clicks_on, tracking.per_person),
         "variants": rows,
+        # Someone in two segments counts in both (and once in the total).
+        "segments": [
+            {"segment": name, **_figures(counts, opens_on, clicks_on, tracking.per_person)}
+            for name, counts in segments.items()
+        ],
         "reasons": {
             kind: [{"reason": r, "count": n} for r, n in outcomes.reasons[kind].most_common(TOP_REASONS)]
             for kind in people.FINAL

@@ -28,10 +28,15 @@ def figure_columns(figures: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 def tables(report: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """The report's tables: name → (header, rows)."""
-    rows = [("total", report["total"]), *((v["variant"], v) for v in report["variants"])]
-    header = ["copy", *(name for name, _ in figure_columns(report["total"]))]
+    rows = [
+        ("total", "", report["total"]),
+        *(("copy", v["variant"], v) for v in report["variants"]),
+        *(("segment", v["segment"], v) for v in report.get("segments", [])),
+    ]
+    header = ["of", "name", *(name for name, _ in figure_columns(report["total"]))]
     figures = [
-        [copy, *(v for name, v in figure_columns(f) if name != "variant")] for copy, f in rows
+        [of, name, *(v for column, v in figure_columns(f) if column not in ("variant", "segment"))]
+        for of, name, f in rows
     ]
     reasons = [[kind, r["reason"], r["count"]] for kind, found in report["reasons"].items() for r in found]
     links = [[x["section"], x["text"], x["url"], x["unique"], x["total"]] for x in report["links"]]

@@ -91,6 +91,7 @@ def test_csv_tables_are_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
     assert read["links.csv"][1][1] == "'=HYPERLINK(\"https://evil.example\")"
     assert read["reasons.csv"][1] == ["bounced", "'+44 550 rejected", "1"]
     figures = read["figures.csv"]
-    assert figures[0][:4] == ["copy", "frozen", "sent", "failed"] and [r[0] for r in figures[1:]] == ["total", "lmc", "practice"]
+    assert figures[0][:5] == ["of", "name", "frozen", "sent", "failed"]
+    assert [r[:2] for r in figures[1:]] == [["total", ""], ["copy", "lmc"], ["copy", "practice"], ["segment", "practice"], ["segment", "lmc"]]
     assert dict(zip(figures[0], figures[1], strict=True))["unsubscribes.one_click"] == "1"
     assert len(read["hourly.csv"]) == 73

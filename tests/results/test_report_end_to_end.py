@@ -169,6 +169,8 @@ def test_every_figure_of_the_report(store_workspace: Workspace, per_person: bool
     assert practice["opens"] == {"unique": unique(2), "total": 2, "machine": 2, "rate": unique(round(2 / 6, 6))}
     assert lmc["opens"] == {"unique": unique(1), "total": 2, "machine": 0, "rate": unique(0.5)}
     assert practice["unsubscribes"]["total"] == 2 and lmc["unsubscribes"]["total"] == 0
+    by_segment = {v["segment"]: v for v in report["segments"]}
+    assert {k: v for k, v in by_segment["practice"].items() if k != "segment"} == {k: v for k, v in practice.items() if k != "variant"}
 
     assert report["reasons"]["bounced"] == [
         {"reason": "Invalid Address · 5.1.1 · 550 5.1.1 (address): Recipient address rejected: User unknown", "count": 1}
