@@ -22,10 +22,10 @@ h1 { font-size: 1.4em; margin-bottom: 0.2em; }
 h2 { font-size: 1.1em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e3e3e3; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, .text { text-align: left; }
 .muted { color: #5c5c5c; font-size: 0.9em; }
 .warning { border: 2px solid #b35900; padding: 0.5em; color: #7a3d00; }
-svg text { font-family: Arial, Helvetica, sans-serif; font-size: 11px; fill: #1a1a1a; }
+svg text { font-family: Arial, Helvetica, sans-serif; font-size: 11px; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } }
 """
 BAR_COLOURS = ("#005eb8", "#41b6e6", "#768692")
@@ -79,7 +79,7 @@ def _reasons(report: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for kind, title in (("bounced", "Top bounce reasons"), ("blocked", "Top block reasons"), ("dropped", "Drop reasons")):
         if report["reasons"][kind]:
-            out += [f"<h2>{title}</h2>", "<table>", "<tr><th>Reason</th><th>People</th></tr>"]
+            out += [f"<h2>{title}</h2>", "<table>", "<tr><th>Reason</th><th>Events</th></tr>"]
             out += [f"<tr><td>{escape(r['reason'])}</td><td>{r['count']:,}</td></tr>" for r in report["reasons"][kind]]
             out.append("</table>")
     return out
@@ -88,10 +88,10 @@ def _reasons(report: dict[str, Any]) -> list[str]:
 def _links(report: dict[str, Any]) -> list[str]:
     if not report["links"]:
         return []
-    out = ["<h2>Clicks per link</h2>", "<table>", "<tr><th>Section</th><th>Link</th><th>Unique</th><th>All</th></tr>"]
+    out = ["<h2>Clicks per link</h2>", "<table>", '<tr><th>Section</th><th class="text">Link</th><th>Unique</th><th>All</th></tr>']
     for x in report["links"]:
         link = escape(x["text"] or x["url"]) + (f'<br><span class="muted">{escape(x["url"])}</span>' if x["text"] and x["url"] else "")
-        out.append(f"<tr><td>{escape(x['section'])}</td><td>{link}</td><td>{escape(_maybe(x['unique']))}</td><td>{x['total']:,}</td></tr>")
+        out.append(f"<tr><td>{escape(x['section'])}</td><td class=\"text\">{link}</td><td>{escape(_maybe(x['unique']))}</td><td>{x['total']:,}</td></tr>")
     out.append("</table>")
     out += _bars([(x["text"] or x["url"], x["total"]) for x in report["links"][:10]])
     return out
