@@ -15,14 +15,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from composer.results import people
 from composer.results.links import Link, describe
 from composer.store import suppressions, tallies
 from composer.store.bulk import table
-from composer.store.ledger import row_copy, variant_state_counts
+from composer.store.ledger import row_copy
 from composer.store.models import Campaign, Delivery, DeliveryState, Event
 from composer.timestamps import iso
 from composer.workspace import TrackingSettings
@@ -81,7 +81,7 @@ def build(
             kind: [{"reason": r, "count": n} for r, n in outcomes.reasons[kind].most_common(TOP_REASONS)]
             for kind in people.FINAL
         },
-        "links": _links(session, campaign.id, tally, links, base_url, tracking.per_person) if clicks_on else [],
+        "links": _links(tally, links, base_url, tracking.per_person) if clicks_on else [],
         "hourly": _hourly(campaign, tally),
         "webhook": _webhook(session, campaign, base_url, now),
     }
@@ -99,10 +99,9 @@ def _per_copy(session: Session, campaign_id: int, tally: list[tallies.TallyRow],
     def add(variant: str, name: str, n: int) -> None:
         copies.setdefault(variant, Counter())[name] += n
 
-    for (variant, state), n in variant_state_counts(session, campaign_id).items():
+    for variant, state, n, delivered, opened, clicked in _ledger(session, campaign_id):
         add(variant, "frozen", n)
         add(variant, state if state in _LEDGER_NAMES else "pending", n)
-    for variant, delivered, opened, clicked in _stamps(session, campaign_id):
         add(variant, "delivered", delivered)
         add(variant, "unique_opens", opened)
         add(variant, "unique_clicks", clicked)
@@ -124,14 +123,18 @@ def _per_copy(session: Session, campaign_id: int, tally: list[tallies.TallyRow],
 _LEDGER_NAMES = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
 
 
-def _stamps(session: Session, campaign_id: int) -> list[tuple[str, int, int, int]]:
+def _ledger(session: Session, campaign_id: int) -> list[tuple[str, str, int, int, int, int]]:
+    """Per (copy, state): rows, and those stamped delivered, opened and clicked; one scan."""
     d = table(Delivery)
     rows = session.execute(
-        select(row_copy(), func.count(d.c.delivered_at), func.count(d.c.opened_at), func.count(d.c.clicked_at))
+        select(
+            row_copy(), d.c.state, func.count(),
+            func.count(d.c.delivered_at), func.count(d.c.opened_at), func.count(d.c.clicked_at),
+        )
         .where(d.c.campaign_id == campaign_id)
-        .group_by(row_copy())
-    )
-    return [(v, int(a), int(b), int(c)) for v, a, b, c in rows]
+        .group_by(row_copy(), d.c.state)
+    )  # fmt: skip
+    return [(v, st, int(n), int(a), int(b), int(c)) for v, st, n, a, b, c in rows]
 
 
 def _rate(part: int | None, whole: int) -> float | None:
@@ -192,8 +195,6 @@ def _campaign(campaign: Campaign) -> dict[str, Any]:
 
 
 def _links(
-    session: Session,
-    campaign_id: int,
     tally: list[tallies.TallyRow],
     links: dict[str, Link],
     base_url: str,
@@ -201,10 +202,11 @@ def _links(
 ) -> list[dict[str, Any]]:
     """Clicks per link, most clicked first, with the section and the link's text."""
     totals: Counter[str] = Counter()
+    unique: Counter[str] = Counter()  # first clicks of each reader, counted as they came in
     for t in tally:
-        if t.kind == "clicked":
-            totals[describe(t.link, links, base_url).url or (t.link or "")] += t.count
-    unique = _unique_clicks(session, campaign_id, links, base_url) if per_person else {}
+        if t.kind in ("clicked", tallies.UNIQUE_CLICK):
+            url = describe(t.link, links, base_url).url or (t.link or "")
+            (totals if t.kind == "clicked" else unique)[url] += t.count
     out = []
     for url, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])):
         link = describe(url, links, base_url)
@@ -213,24 +215,6 @@ def _links(
             "unique": unique.get(url, 0) if per_person else None, "total": n,
         })  # fmt: skip
     return out
-
-
-def _unique_clicks(session: Session, campaign_id: int, links: dict[str, Link], base_url: str) -> Counter[str]:
-    """People who clicked each link. Counted by the database per URL as clicked (a few
-    rows, not one per click), then merged under the URL as a tally keeps it."""
-    ev = table(Event)
-    url = ev.c.detail["url"].as_string()
-    who = func.coalesce(cast(ev.c.contact_id, String), ev.c.email_hash)
-    rows = session.execute(
-        select(url, func.count(func.distinct(who)))
-        .where(ev.c.campaign_id == campaign_id, ev.c.kind == "clicked")
-        .group_by(url)
-    )
-    found: Counter[str] = Counter()
-    for raw, people_count in rows:
-        link = describe(tallies.clean_link(raw), links, base_url)
-        found[link.url or (tallies.clean_link(raw) or "")] += int(people_count)
-    return found
 
 
 def _hourly(campaign: Campaign, tally: list[tallies.TallyRow]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session
 
 from composer.store.bulk import table
@@ -57,16 +57,23 @@ def outcomes(session: Session, campaign_id: int, now: datetime | None = None) ->
     """Each person's outcome for the per-person kinds, per copy."""
     now = now or datetime.now(UTC)
     ev, d = table(Event), table(Delivery)
-    rows = session.execute(
-        select(
-            ev.c.kind, ev.c.contact_id, ev.c.email_hash, ev.c.id, ev.c.occurred_at, ev.c.detail,
-            func.coalesce(row_copy(), ""), d.c.delivered_at,
-        )
-        .select_from(ev)
-        .outerjoin(d, (d.c.campaign_id == ev.c.campaign_id) & (d.c.contact_id == ev.c.contact_id))
-        .where(ev.c.campaign_id == campaign_id, ev.c.kind.in_(PERSON_KINDS))
-    )  # fmt: skip
-    return _settle(rows, now)
+
+    def read(kinds: tuple[str, ...], detail: Any, *where: Any) -> Any:
+        return session.execute(
+            select(
+                ev.c.kind, ev.c.contact_id, ev.c.email_hash, ev.c.id, ev.c.occurred_at, detail,
+                func.coalesce(row_copy(), ""), d.c.delivered_at,
+            )
+            .select_from(ev)
+            .outerjoin(d, (d.c.campaign_id == ev.c.campaign_id) & (d.c.contact_id == ev.c.contact_id))
+            .where(ev.c.campaign_id == campaign_id, ev.c.kind.in_(kinds), *where)
+        )  # fmt: skip
+
+    # Deferrals are most of these events, and most were delivered later: only those of
+    # people not (yet) delivered are read, without their detail.
+    others = tuple(k for k in PERSON_KINDS if k != "deferred")
+    deferred = read(("deferred",), null(), d.c.delivered_at.is_(None))
+    return _settle([*deferred, *read(others, ev.c.detail)], now)
 
 
 def _settle(rows: Iterable[Any], now: datetime) -> PersonOutcomes:

@@ -238,6 +238,18 @@ class EventTally(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class LinkClicker(Base):
+    """Who has clicked which link, only with `[tracking] per_person = true`: the ledger
+    row and the link's hash, so the first click of each reader on each link can be
+    counted as it arrives (`store.tallies`). Erasure leaves a ledger row that names no one."""
+
+    __tablename__ = "link_clickers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    clicker: Mapped[str] = mapped_column(String(80), unique=True)  # '<delivery id>:<link sha256>'
+
+
 # Every column that can hold personal data, by table: erasure (`lists forget`) deletes the
 # person's contact row and clears these columns in every other row about them.
 PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -257,6 +269,7 @@ NOT_PERSONAL: dict[str, str] = {
     "audit_log.detail": "never holds an address; erasure scrubs any entry that does",
     "campaigns.segments": "segment names",
     "leases.name": "the name of a running job (a send of one bulletin), not of a person",
+    "link_clickers.clicker": "a ledger row id and a link's hash; the ledger row names no one after erasure",
     "event_tallies.link": "a link in the bulletin as clicked, with our unsubscribe tokens taken out",
 }
 

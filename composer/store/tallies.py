@@ -12,17 +12,19 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from composer.store.bulk import table
-from composer.store.models import EventTally, utcnow
+from composer.store.bulk import insert_new, table
+from composer.store.models import EventTally, LinkClicker, utcnow
 
 _T = table(EventTally)
+#: The kind a reader's first click on a link is counted under (per-person tracking only).
+UNIQUE_CLICK = "unique_click"
 KEY = ("campaign_id", "variant", "kind", "hour", "machine", "link_hash")
 LINK_CHARS = 2000
 # Our unsubscribe links carry a signed token naming the person (composer.tokens); an
@@ -55,15 +57,30 @@ def clean_link(url: str | None) -> str | None:
     return _ADDRESS.sub("(address)", _TOKEN_PATH.sub("/u/(token)", url))[:LINK_CHARS]
 
 
+def link_hash(link: str | None) -> str:
+    return hashlib.sha256(link.encode()).hexdigest() if link else ""
+
+
+def first_clicks(session: Session, clicks: Iterable[tuple[int, int, Mark]]) -> list[Mark]:
+    """Of (campaign, delivery id, click) triples, the clicks that are their reader's first
+    on that link, as `unique_click` marks; remembers the reader (`LinkClicker`)."""
+    wanted: dict[str, tuple[int, Mark]] = {}
+    for campaign_id, delivery_id, mark in clicks:
+        wanted.setdefault(f"{delivery_id}:{link_hash(clean_link(mark.link))}", (campaign_id, mark))
+    rows = [{"campaign_id": c, "clicker": key} for key, (c, _) in wanted.items()]
+    new = set(insert_new(session, LinkClicker, "clicker", rows))
+    return [replace(mark, kind=UNIQUE_CLICK) for key, (_, mark) in wanted.items() if key in new]
+
+
 def add(session: Session, marks: Iterable[Mark]) -> int:
     """Count `marks` into the tallies (one upsert per distinct key). Returns how many."""
     counts: Counter[tuple[Any, ...]] = Counter()
     links: dict[str, str | None] = {}
     for mark in marks:
         link = clean_link(mark.link)
-        link_hash = hashlib.sha256(link.encode()).hexdigest() if link else ""
-        links[link_hash] = link
-        counts[(mark.campaign_id, mark.variant, mark.kind, hour_of(mark.at), mark.machine, link_hash)] += 1
+        key_hash = link_hash(link)
+        links[key_hash] = link
+        counts[(mark.campaign_id, mark.variant, mark.kind, hour_of(mark.at), mark.machine, key_hash)] += 1
     if not counts:
         return 0
     rows = [

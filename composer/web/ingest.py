@@ -100,7 +100,12 @@ def ingest_in(
     suppressed, resubscribed = _apply_suppressions(session, hasher, [(e, r) for e, r, _ in fresh])
     located = [(e, s) for e, _, s in fresh if s is not None]
     found = sightings.locate(session, hasher, [s for _, s in located])
-    tallies.add(session, (_mark(e, s, f) for (e, s), f in zip(located, found, strict=True)))
+    marks = [_mark(e, s, f) for (e, s), f in zip(located, found, strict=True)]
+    if per_person:
+        clicks = [(s.campaign_id, f.delivery_id, m) for (_, s), f, m in zip(located, found, marks, strict=True)
+                  if f is not None and m.kind == EventKind.CLICKED.value]  # fmt: skip
+        marks += tallies.first_clicks(session, clicks)
+    tallies.add(session, marks)
     stamps = sightings.stamp_found(session, [s for _, s in located], found)
     return IngestResult(
         received=len(events),

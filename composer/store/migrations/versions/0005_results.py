@@ -1,4 +1,4 @@
-"""results: event tallies (per campaign, copy, kind, hour, link) and events by campaign and kind
+"""results: event tallies (per campaign, copy, kind, hour, link), link clickers, events by campaign and kind
 
 Revision ID: 0005_results
 Revises: 0004
@@ -33,9 +33,18 @@ def upgrade() -> None:
             name=op.f("uq_event_tallies_campaign_id"),
         ),
     )
+    op.create_table(
+        "link_clickers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("clicker", sa.String(80), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_clickers")),
+        sa.UniqueConstraint("clicker", name=op.f("uq_link_clickers_clicker")),
+    )
     op.create_index("ix_events_campaign_kind", "events", ["campaign_id", "kind"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_events_campaign_kind", table_name="events")
+    op.drop_table("link_clickers")
     op.drop_table("event_tallies")
