@@ -96,6 +96,20 @@ class TrackingSettings(_Strict):
 
     opens: bool = Field(default=False, description="Let SendGrid add an open-tracking pixel")
     clicks: bool = Field(default=False, description="Let SendGrid rewrite links through its click-tracking domain")
+    per_person: bool = Field(
+        default=False,
+        description="Keep who opened and clicked. Off: opens and clicks are counted per campaign, "
+        "copy and link, and their address, contact and detail are dropped when they arrive",
+    )
+
+
+class RetentionSettings(_Strict):
+    """How long events and deliveries keep their personal fields (`bulletin lists prune`)."""
+
+    events_days: int = Field(
+        default=400, ge=1,
+        description="After this many days the address and detail of events and deliveries are cleared",
+    )
 
 
 class DkimSettings(_Strict):
@@ -155,6 +169,7 @@ class WorkspaceConfig(_Strict):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     dkim: DkimSettings | None = None
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)

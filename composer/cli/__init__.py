@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "send": "composer.cli.send_cmd:send",
     "campaigns": "composer.cli.send_cmd:campaigns",
     "campaign": "composer.cli.send_cmd:campaign",
+    "report": "composer.cli.report_cmd:report",
     "serve": "composer.cli.serve_cmd:serve",
     "preview": "composer.cli.preview_cmd:preview",
     "import": "composer.cli.import_cmd:import_",

@@ -99,6 +99,8 @@ def print_summary(summary: SendSummary) -> None:
             f"via {summary.transport}",
             bold=True,
         )
+    if summary.plan is not None and summary.plan.tracking:
+        click.echo(f"Tracked: {summary.plan.tracking}")
     if not summary.test:
         totals = summary.totals
         total = sum(totals.values())
@@ -247,7 +249,8 @@ def _check_address(address: str) -> None:
 @click.option("--limit", default=50, show_default=True, help="Show at most this many campaigns, newest first.")
 @click.pass_context
 def campaigns(ctx: click.Context, limit: int) -> None:
-    """List the campaigns: id, bulletin, status and counts by state."""
+    """List the campaigns: id, bulletin, status, counts by state, and delivered, bounced
+    (or blocked) and unsubscribed from SendGrid's events and our unsubscribe routes."""
     from composer.send.reports import list_campaigns
     from composer.store.models import DeliveryState as State
 
@@ -257,11 +260,15 @@ def campaigns(ctx: click.Context, limit: int) -> None:
     if not rows:
         click.echo("No campaigns yet.")
         return
-    click.echo(f"{'ID':>4}  {'BULLETIN':<24} {'STATUS':<9} {'TRANSPORT':<9} {'SENT':>9} {'TOTAL':>9} {'FAILED':>7} {'UNKNOWN':>7}  STARTED")
+    click.echo(
+        f"{'ID':>4}  {'BULLETIN':<24} {'STATUS':<9} {'TRANSPORT':<9} {'SENT':>9} {'TOTAL':>9} {'FAILED':>7} {'UNKNOWN':>7} "
+        f"{'DELIVERED':>9} {'BOUNCED':>7} {'UNSUBSCRIBED':>12}  STARTED"
+    )
     for row in rows:
         click.echo(
             f"{row.id:>4}  {row.key:<24} {row.status:<9} {row.transport:<9} {_n(row.counts.get(State.SENT, 0)):>9} "
-            f"{_n(row.total):>9} {_n(row.counts.get(State.FAILED, 0)):>7} {_n(row.counts.get(State.UNKNOWN, 0)):>7}  "
+            f"{_n(row.total):>9} {_n(row.counts.get(State.FAILED, 0)):>7} {_n(row.counts.get(State.UNKNOWN, 0)):>7} "
+            f"{_n(row.delivered):>9} {_n(row.bounced):>7} {_n(row.unsubscribed):>12}  "
             f"{row.created_at:%Y-%m-%d %H:%M}"
         )
 
@@ -304,6 +311,7 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         for copy in copies:
             total = sum(n for (c, _), n in detail.by_copy.items() if c == copy)
             click.echo(f"    {copy:<24} {_n(detail.by_copy.get((copy, State.SENT), 0)):>9} / {_n(total)}")
+    click.echo(f"  Results (delivered, bounced, unsubscribed, links): bulletin report {c.id}")
     if detail.failures:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:

@@ -74,6 +74,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
 
         InboxPoller(workspace).start()  # [inbox]: read the bounce mailbox every `every`
         click.echo(f"bulletin serve: reading the inbox every {workspace.config.inbox.every}", err=True)
+    from composer.store.retention import DailyPrune
+
+    DailyPrune(url, workspace.config.retention.events_days).start()  # [retention]: once a day
     # Workers find the workspace through the environment (uvicorn needs an import string).
     os.environ[ENV_WORKSPACE] = str(workspace.root)
     uvicorn.run(

@@ -85,7 +85,8 @@ def tracking_summary(workspace: Workspace, transport: str) -> str:
     if transport != "sendgrid" or not (tracking.opens or tracking.clicks):
         return "nothing (no open pixel, links go straight to their sites)"
     tracked = [name for name, on in (("opens", tracking.opens), ("clicks", tracking.clicks)) if on]
-    return "SendGrid tracks " + " and ".join(tracked) + " ([tracking] in bulletin.toml)"
+    who = "kept per person" if tracking.per_person else "counted, not who"
+    return "SendGrid tracks " + " and ".join(tracked) + f" ({who}; [tracking] in bulletin.toml)"
 
 
 def chosen_segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:

@@ -8,7 +8,7 @@ or hosts can serve it from one PostgreSQL database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -118,29 +118,11 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
     the_store = store if store is not None else Store(workspace.database_url())
     keys = workspace.secret_keys()
     hasher = AddressHasher(keys)
-    sender = workspace.sender
-    pages = Pages(
-        load_branding(
-            workspace.layouts_dir,
-            list_name=sender.name,
-            organisation=sender.postal_address,
-            language=sender.language,
-        )
-    )
+    pages = _pages(workspace)
     unsubscribe = UnsubscribeRoutes(TokenSigner(keys), Unsubscriber(the_store, hasher), pages)
-    webhook = SendGridWebhook(the_store, hasher, webhook_verifier(workspace))
-
-    async def healthz(request: Request) -> Response:
-        def ping() -> None:
-            with the_store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception as exc:
-            log.error("healthz: store unavailable: %s", exc.__class__.__name__)
-            return PlainTextResponse("store unavailable\n", status_code=503)
-        return PlainTextResponse("ok\n")
+    webhook = SendGridWebhook(
+        the_store, hasher, webhook_verifier(workspace), per_person=workspace.config.tracking.per_person
+    )
 
     async def how_to_unsubscribe(request: Request) -> Response:
         return HTMLResponse(pages.render("info.html"))
@@ -158,7 +140,7 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
         Route("/u/{token}", unsubscribe.submit, methods=["POST"]),
         Route("/unsubscribe", how_to_unsubscribe, methods=["GET"]),
         Route("/webhooks/sendgrid", webhook.handle, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/healthz", _healthz(the_store), methods=["GET"]),
         Route("/assets/{name}", AssetRoutes(workspace.out_dir).get, methods=["GET", "HEAD"]),
     ]
     app = Starlette(
@@ -176,3 +158,34 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
     )
     app.state.store = the_store
     return app
+
+
+def _pages(workspace: Workspace) -> Pages:
+    """The service's pages, in the workspace's branding."""
+    sender = workspace.sender
+    return Pages(
+        load_branding(
+            workspace.layouts_dir,
+            list_name=sender.name,
+            organisation=sender.postal_address,
+            language=sender.language,
+        )
+    )
+
+
+def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
+    """GET /healthz: 200 when the store answers, 503 when it does not."""
+
+    async def healthz(request: Request) -> Response:
+        def ping() -> None:
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:
+            log.error("healthz: store unavailable: %s", exc.__class__.__name__)
+            return PlainTextResponse("store unavailable\n", status_code=503)
+        return PlainTextResponse("ok\n")
+
+    return healthz
