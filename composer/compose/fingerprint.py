@@ -55,14 +55,19 @@ def differences(old: Manifest | None, new: Manifest) -> list[str]:
     if not old:
         return ["no record of what the earlier version held"]
     out: list[str] = []
-    before = {key: digest for _, key, digest in _numbered(old)}
+    before = {key: (index, digest) for index, key, digest in _numbered(old)}
     after = {key: (index, digest) for index, key, digest in _numbered(new)}
+    # A section whose title changed is the same section when it stands where the old one did.
+    unmatched_old = {before[key][0]: key for key in before.keys() - after.keys()}
     for key, (index, digest) in after.items():
-        if key not in before:
+        if key in before:
+            if before[key][1] != digest:
+                out.append(f"section {index} ({key[0]}) changed")
+        elif index in unmatched_old:
+            out.append(f"section {index} ({key[0]}) changed (it was '{unmatched_old.pop(index)[0]}')")
+        else:
             out.append(f"section {index} ({key[0]}) is new")
-        elif before[key] != digest:
-            out.append(f"section {index} ({key[0]}) changed")
-    out.extend(f"the section '{title}' was removed" for title, _ in sorted(before.keys() - after.keys()))
+    out.extend(f"the section '{key[0]}' was removed" for _, key in sorted(unmatched_old.items()))
     old_texts, new_texts = old.get("texts") or {}, new.get("texts") or {}
     changed = sorted(name for name in new_texts if old_texts.get(name) not in (None, new_texts[name]))
     if changed:
