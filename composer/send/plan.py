@@ -20,6 +20,7 @@ from composer.send.campaign import (
 )
 from composer.send.transports.base import Transport
 from composer.signoff.approvals import SignOff, sign_off
+from composer.signoff.errata import ErrataSource, errata_audience
 from composer.store import ledger
 from composer.store.db import Store
 from composer.store.models import DeliveryState
@@ -69,6 +70,7 @@ class SendPlan:
     # Who the plan counted; the send freezes these rather than reading them again.
     audience: Audience | None = field(default=None, repr=False, compare=False)
     signoff: SignOff | None = None  # the approvals this content has (None for a test send)
+    errata: ErrataSource | None = None  # --recipients-of: where the recipients come from
 
     @property
     def to_send(self) -> int:
@@ -152,16 +154,19 @@ def plan_send(
     test_to: str | None = None,
     store: Store | None = None,
     frozen: bool = False,
+    recipients_of: str | None = None,
+    include_unknown: bool = False,
 ) -> SendPlan:
     """Who would get what: read-only (the store is opened, and migrated if new). `frozen`:
-    the campaign's recipients were frozen earlier (a scheduled send): nobody is added."""
+    the campaign's recipients were frozen earlier (a scheduled send): nobody is added.
+    `recipients_of`: an errata, to exactly that campaign's readers (composer.signoff.errata)."""
     chosen = chosen_segments(composition, segments)
     name = transport_name(workspace, transport)
     own_store = store is None
     store = store or Store(workspace.database_url())
     try:
         with store.session() as session:
-            who = audience(session, AddressHasher(workspace.secret_keys()), chosen, composition.segment_order)
+            who, errata = _audience(session, workspace, composition, chosen, recipients_of, include_unknown)
             campaign = find_campaign(session, composition.key, composition.content_hash)
             if campaign is not None and test_to is None:
                 check_content(session, campaign, composition)
@@ -189,10 +194,27 @@ def plan_send(
             variants=_variant_plans(composition, chosen, who, view.by_copy, view.sendable_copies, new_by_copy, test_to is not None),
             audience=None if frozen else who,
             signoff=None if test_to else sign_off(store, composition, workspace.config.send.approvals_required),
+            errata=errata,
         )
     finally:
         if own_store:
             store.close()
+
+
+def _audience(
+    session: Session,
+    workspace: Workspace,
+    composition: Composition,
+    chosen: list[str],
+    recipients_of: str | None,
+    include_unknown: bool,
+) -> tuple[Audience, ErrataSource | None]:
+    hasher = AddressHasher(workspace.secret_keys())
+    if recipients_of is None:
+        return audience(session, hasher, chosen, composition.segment_order), None
+    if chosen != composition.segments:
+        raise InputError("an errata (--recipients-of) goes to the earlier campaign's readers; leave out --segment")
+    return errata_audience(session, hasher, recipients_of, composition.key, composition.segment_order, include_unknown)
 
 
 def _segment_plans(

@@ -27,6 +27,7 @@ from composer.tokens import TokenSigner
 from composer.web.assets import AssetRoutes
 from composer.web.limits import BodyLimitMiddleware
 from composer.web.pages import Pages, load_branding
+from composer.web.review import ReviewRoutes
 from composer.web.server import BODY_TIMEOUT
 from composer.web.unsubscribe import Unsubscriber, UnsubscribeRoutes
 from composer.web.webhook import (
@@ -112,8 +113,9 @@ def webhook_verifier(workspace: Workspace) -> SignatureVerifier:
     return SignatureVerifier(key)
 
 
-def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
-    """The app for `workspace`. Opens (and migrates) the store unless one is given."""
+def create_app(workspace: Workspace, store: Store | None = None, *, run_schedules: bool = False) -> Starlette:
+    """The app for `workspace`. Opens (and migrates) the store unless one is given.
+    `run_schedules`: also run due scheduled sends (composer.signoff.schedules) in a thread."""
     own_store = store is None
     the_store = store if store is not None else Store(workspace.database_url())
     keys = workspace.secret_keys()
@@ -129,6 +131,7 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
     )
     unsubscribe = UnsubscribeRoutes(TokenSigner(keys), Unsubscriber(the_store, hasher), pages)
     webhook = SendGridWebhook(the_store, hasher, webhook_verifier(workspace))
+    review = ReviewRoutes(workspace, the_store, pages)
 
     async def healthz(request: Request) -> Response:
         def ping() -> None:
@@ -147,9 +150,16 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runner = None
+        if run_schedules:
+            from composer.signoff.schedules import ScheduleRunner
+
+            runner = ScheduleRunner(workspace, the_store).start()
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
             if own_store:
                 the_store.close()
 
@@ -160,6 +170,9 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
         Route("/webhooks/sendgrid", webhook.handle, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/assets/{name}", AssetRoutes(workspace.out_dir).get, methods=["GET", "HEAD"]),
+        Route("/review/{token}", review.show, methods=["GET"]),
+        Route("/review/{token}/approve", review.approve, methods=["POST"]),
+        Route("/review/{token}/comment", review.comment, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,
