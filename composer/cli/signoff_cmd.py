@@ -97,3 +97,110 @@ def approvals(ctx: click.Context, bulletin: Path) -> None:
         click.echo(
             f"  Approvals of this content by others than you: {len(status.counted)} of {required} needed ({verdict})."
         )
+
+
+@click.command()
+@BULLETIN
+@click.option(
+    "--expires", default="72h", show_default=True, metavar="DURATION",
+    help="How long the link works: hours or days, e.g. 72h, 7d (at most 30d).",
+)  # fmt: skip
+@click.pass_context
+def review(ctx: click.Context, bulletin: Path, expires: str) -> None:
+    """Print a private link to BULLETIN's current version for reviewers without the tool.
+
+    'bulletin serve' answers it with every copy side by side; a reviewer can approve by
+    name or leave a comment. Any change to the bulletin ends the link.
+    """
+    import time
+
+    from composer.tokens import ReviewSigner, review_url
+
+    seconds = _duration(expires)
+    workspace = _workspace(ctx)
+    composition = _compose(workspace, bulletin)
+    until = int(time.time()) + seconds
+    token = ReviewSigner(workspace.secret_keys()).make(composition.key, composition.content_hash, until)
+    click.echo(review_url(workspace.sender.base_url, token))
+    click.echo(
+        f"For {composition.key} as it is now (content {composition.content_hash[:12]}), until "
+        f"{time.strftime('%d %B %Y %H:%M UTC', time.gmtime(until))}. Anyone with the link can see the "
+        "bulletin and approve it by name: send it only to the reviewers.",
+        err=True,
+    )
+
+
+def _duration(text: str) -> int:
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*([hd])\s*", text.lower())
+    if not match:
+        raise click.BadParameter(f"'{text}' is not a duration like 72h or 7d", param_hint="--expires")
+    seconds = int(match.group(1)) * (3600 if match.group(2) == "h" else 86400)
+    if not 0 < seconds <= 30 * 86400:
+        raise click.BadParameter("must be more than 0 and at most 30 days", param_hint="--expires")
+    return seconds
+
+
+@click.group(invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Also list schedules that are done or cancelled.")
+@click.pass_context
+def schedule(ctx: click.Context, show_all: bool) -> None:
+    """List scheduled sends (bulletin send BULLETIN --at WHEN makes one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from zoneinfo import ZoneInfo
+
+    from composer.signoff.schedules import list_schedules
+    from composer.store.db import Store
+
+    workspace = _workspace(ctx)
+    store = Store(workspace.database_url())
+    try:
+        views = list_schedules(store, include_finished=show_all)
+    finally:
+        store.close()
+    if not views:
+        click.echo("No scheduled sends.")
+        return
+    zone = ZoneInfo(workspace.sender.timezone)
+    click.echo(f"{'ID':>4}  {'BULLETIN':<24} {'WHEN (UK time)':<17} {'STATUS':<12} {'VIA':<9} {'CAMPAIGN':>8} {'FROZEN':>8} {'SENT':>8}")
+    for v in views:
+        click.echo(
+            f"{v.id:>4}  {v.key:<24} {v.send_at.astimezone(zone):%Y-%m-%d %H:%M}  {v.status:<12} {v.transport:<9} "
+            f"{v.campaign_id:>8} {sum(v.counts.values()):>8,} {v.counts.get('sent', 0):>8,}"
+        )
+        if v.outcome:
+            click.echo(f"      {printable(v.outcome)}")
+
+
+@schedule.command("cancel")
+@click.argument("schedule_id", metavar="ID", type=int)
+@click.pass_context
+def schedule_cancel(ctx: click.Context, schedule_id: int) -> None:
+    """Cancel scheduled send ID if it has not started (one handed to SendGrid: SendGrid cancels its batch)."""
+    from composer.signoff.schedules import cancel
+    from composer.store.db import Store
+
+    workspace = _workspace(ctx)
+    store = Store(workspace.database_url())
+    try:
+        click.echo(cancel(workspace, store, schedule_id))
+    finally:
+        store.close()
+
+
+@schedule.command("run")
+@click.pass_context
+def schedule_run(ctx: click.Context) -> None:
+    """Run every scheduled send that is due, once, then stop (what 'bulletin serve' does every 15 seconds; for cron)."""
+    from composer.signoff.schedules import run_due
+    from composer.store.db import Store
+
+    workspace = _workspace(ctx)
+    store = Store(workspace.database_url())
+    try:
+        ran = run_due(workspace, store)
+    finally:
+        store.close()
+    click.echo(f"Ran {len(ran)} scheduled send(s)" + (f": #{', #'.join(map(str, ran))}" if ran else "") + ".")

@@ -71,6 +71,7 @@ class SendPlan:
     audience: Audience | None = field(default=None, repr=False, compare=False)
     signoff: SignOff | None = None  # the approvals this content has (None for a test send)
     errata: ErrataSource | None = None  # --recipients-of: where the recipients come from
+    frozen: bool = False  # a scheduled send: its recipients were frozen when it was scheduled
 
     @property
     def to_send(self) -> int:
@@ -195,6 +196,7 @@ def plan_send(
             audience=None if frozen else who,
             signoff=None if test_to else sign_off(store, composition, workspace.config.send.approvals_required),
             errata=errata,
+            frozen=frozen,
         )
     finally:
         if own_store:
