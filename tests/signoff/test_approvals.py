@@ -14,7 +14,13 @@ from composer.send import send_bulletin
 from composer.signoff.approvals import NotApproved, person_key
 from composer.store.db import current_actor
 from composer.workspace import Workspace
-from tests.send.conftest import add_contacts, audit_entries, campaigns, ledger_rows, make_composition
+from tests.send.conftest import (
+    add_contacts,
+    audit_entries,
+    campaigns,
+    ledger_rows,
+    make_composition,
+)
 from tests.signoff.conftest import approve_as, requiring
 
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
@@ -31,7 +37,7 @@ def sample(ws: Workspace, path: Path = SAMPLE):  # type: ignore[no-untyped-def]
 def test_no_approval_refuses_before_anything_is_frozen(store_workspace: Workspace) -> None:
     ws = requiring(store_workspace, 1)
     add_contacts(ws, PEOPLE)
-    with pytest.raises(NotApproved, match="asks for 1 approval.*it has 0. Nothing was frozen or sent"):
+    with pytest.raises(NotApproved, match=r"asks for 1 approval.*it has 0\. Nothing was frozen or sent"):
         send_bulletin(ws, make_composition(), transport="outbox")
     assert campaigns(ws) == [] and ledger_rows(ws) == []
 
@@ -70,7 +76,7 @@ def test_the_sender_cannot_approve_their_own_send(store_workspace: Workspace) ->
     composition = sample(ws)
     approve_as(ws, composition, "Someone Else", os_user=current_actor())  # same OS user
     approve_as(ws, composition, f"{current_actor().title()}, comms", os_user="elsewhere")  # the sender's own name
-    with pytest.raises(NotApproved, match="Not counted: Someone Else, .*the sender cannot approve their own send"):
+    with pytest.raises(NotApproved, match=r"Not counted: Someone Else, .*the sender cannot approve their own send"):
         send_bulletin(ws, composition, transport="outbox")
     # With N = 0 nothing is asked, and a send goes as before.
     assert send_bulletin(store_workspace, composition, transport="outbox").sent == 2
