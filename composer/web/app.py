@@ -8,8 +8,8 @@ or hosts can serve it from one PostgreSQL database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -113,6 +113,21 @@ def webhook_verifier(workspace: Workspace) -> SignatureVerifier:
     return SignatureVerifier(key)
 
 
+@contextmanager
+def _schedule_runner(workspace: Workspace, store: Store, run: bool) -> Iterator[None]:
+    """While the app runs, a thread that sends due scheduled sends (when `run`)."""
+    if not run:
+        yield
+        return
+    from composer.signoff.schedules import ScheduleRunner
+
+    runner = ScheduleRunner(workspace, store).start()
+    try:
+        yield
+    finally:
+        runner.stop()
+
+
 def create_app(workspace: Workspace, store: Store | None = None, *, run_schedules: bool = False) -> Starlette:
     """The app for `workspace`. Opens (and migrates) the store unless one is given.
     `run_schedules`: also run due scheduled sends (composer.signoff.schedules) in a thread."""
@@ -150,16 +165,10 @@ def create_app(workspace: Workspace, store: Store | None = None, *, run_schedule
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runner = None
-        if run_schedules:
-            from composer.signoff.schedules import ScheduleRunner
-
-            runner = ScheduleRunner(workspace, the_store).start()
         try:
-            yield
+            with _schedule_runner(workspace, the_store, run_schedules):
+                yield
         finally:
-            if runner is not None:
-                runner.stop()
             if own_store:
                 the_store.close()
 

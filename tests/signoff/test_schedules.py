@@ -241,3 +241,25 @@ def test_cli_schedule_list_and_cancel(store_workspace: Workspace) -> None:
     cancelled = runner.invoke(cli, [*root, "schedule", "cancel", "1"])
     assert cancelled.exit_code == 0 and "nothing was sent" in cancelled.output
     assert runner.invoke(cli, [*root, "schedule"]).output.strip() == "No scheduled sends."
+
+
+def test_serve_runs_a_due_schedule(store_workspace: Workspace) -> None:
+    from starlette.testclient import TestClient
+
+    from composer.web.app import create_app
+
+    ws = store_workspace
+    add_contacts(ws, PEOPLE)
+    done = schedule(ws, timedelta(hours=2))
+    store = Store(ws.database_url())
+    try:
+        with store.session() as s:
+            s.execute(update(Schedule).where(Schedule.id == done.schedule_id).values(send_at=utcnow() - timedelta(seconds=1)))
+        with TestClient(create_app(ws, store, run_schedules=True)):
+            deadline = time.monotonic() + 30
+            while [v.status for v in schedules_list(ws)] != ["done"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert [v.status for v in schedules_list(ws)] == ["done"]
+        assert len(outbox(ws)) == 3
+    finally:
+        store.close()
