@@ -182,7 +182,14 @@ def _freeze(
 ) -> None:
     """The campaign, its recipients and the schedule row, in one transaction under the campaign's lease."""
     with campaign_lease(store, composition.key), store.session() as session:
+        _refuse_second_schedule(session, composition.key)
         campaign, _ = open_campaign(session, composition, segments, transport, current_actor())
+        gone = ledger.gone_out(session, campaign.id)
+        if gone:
+            raise ScheduleRefused(
+                f"campaign #{campaign.id} of '{composition.key}' has already gone to {gone:,} people; finish it "
+                "with 'bulletin send' (a schedule starts a campaign, it does not finish one)"
+            )
         result.frozen = freeze(session, campaign.id, plan.audience.candidates if plan.audience else [])
         row = Schedule(
             key=composition.key, content_hash=composition.content_hash, campaign_id=campaign.id, send_at=result.send_at,
@@ -201,6 +208,17 @@ def _freeze(
         )  # fmt: skip
 
 
+def _refuse_second_schedule(session: Any, key: str) -> None:
+    active = session.scalars(
+        select(Schedule).where(Schedule.key == key, Schedule.status.in_((SCHEDULED, RUNNING, HANDED_OVER)))
+    ).first()
+    if active is not None:
+        raise ScheduleRefused(
+            f"'{key}' is already scheduled (#{active.id}, {_aware(active.send_at):%Y-%m-%d %H:%M} UTC, "
+            f"{active.status.replace('_', ' ')}); cancel it first with 'bulletin schedule cancel {active.id}'"
+        )
+
+
 def _hand_over(workspace: Workspace, composition: Composition, segments: list[str], store: Store, result: Scheduled) -> None:
     """SendGrid: send every frozen recipient now, held by SendGrid until `send_at`."""
     from composer.send.transports.sendgrid import SendGridTransport
@@ -213,12 +231,19 @@ def _hand_over(workspace: Workspace, composition: Composition, segments: list[st
         row = session.get(Schedule, result.schedule_id)
         assert row is not None
         row.provider_batch_id, row.status, row.started_at = batch_id, HANDED_OVER, utcnow()
-    summary = send_bulletin(workspace, composition, segments, engine, yes=True, frozen=True, store=store)
+    try:
+        summary = send_bulletin(workspace, composition, segments, engine, yes=True, frozen=True, store=store)
+        outcome = _counts(summary) + f"; SendGrid holds them until {result.send_at:%Y-%m-%d %H:%M} UTC"
+    except BaseException as exc:
+        # What went is held by SendGrid (a cancel still reaches it); what did not stays pending.
+        outcome = f"the hand-over stopped part-way ({exc.__class__.__name__}: {exc}); 'bulletin schedule cancel' still cancels what SendGrid holds"
+        raise
+    finally:
+        with store.session() as session:
+            row = session.get(Schedule, result.schedule_id)
+            assert row is not None
+            row.outcome = outcome[:2000]
     result.handed_over = summary
-    with store.session() as session:
-        row = session.get(Schedule, result.schedule_id)
-        assert row is not None
-        row.outcome = _counts(summary) + f"; SendGrid holds them until {result.send_at:%Y-%m-%d %H:%M} UTC"
 
 
 def _counts(summary: SendSummary) -> str:

@@ -263,3 +263,17 @@ def test_serve_runs_a_due_schedule(store_workspace: Workspace) -> None:
         assert len(outbox(ws)) == 3
     finally:
         store.close()
+
+
+def test_one_schedule_per_bulletin_and_none_for_a_campaign_already_under_way(store_workspace: Workspace) -> None:
+    from composer.send import send_bulletin
+
+    ws = store_workspace
+    add_contacts(ws, PEOPLE)
+    first = schedule(ws, timedelta(hours=2))
+    with pytest.raises(schedules.ScheduleRefused, match=f"already scheduled \\(#{first.schedule_id}"):
+        schedule(ws, timedelta(hours=3))
+    cancel(ws, first.schedule_id)
+    send_bulletin(ws, compose(ws), transport="outbox")  # the cancelled schedule's frozen campaign, sent now
+    with pytest.raises(schedules.ScheduleRefused, match="has already gone to 3 people"):
+        schedule(ws, timedelta(hours=3))
