@@ -129,8 +129,8 @@ def _schedule_runner(workspace: Workspace, store: Store, run: bool) -> Iterator[
 
 
 def create_app(workspace: Workspace, store: Store | None = None, *, run_schedules: bool = False) -> Starlette:
-    """The app for `workspace`. Opens (and migrates) the store unless one is given.
-    `run_schedules`: also run due scheduled sends (composer.signoff.schedules) in a thread."""
+    """The app for `workspace`; opens (and migrates) the store unless one is given; with
+    `run_schedules`, sends due scheduled sends in a thread (composer.signoff.schedules)."""
     own_store = store is None
     the_store = store if store is not None else Store(workspace.database_url())
     keys = workspace.secret_keys()
@@ -146,7 +146,6 @@ def create_app(workspace: Workspace, store: Store | None = None, *, run_schedule
     )
     unsubscribe = UnsubscribeRoutes(TokenSigner(keys), Unsubscriber(the_store, hasher), pages)
     webhook = SendGridWebhook(the_store, hasher, webhook_verifier(workspace))
-    review = ReviewRoutes(workspace, the_store, pages)
 
     async def healthz(request: Request) -> Response:
         def ping() -> None:
@@ -179,9 +178,7 @@ def create_app(workspace: Workspace, store: Store | None = None, *, run_schedule
         Route("/webhooks/sendgrid", webhook.handle, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/assets/{name}", AssetRoutes(workspace.out_dir).get, methods=["GET", "HEAD"]),
-        Route("/review/{token}", review.show, methods=["GET"]),
-        Route("/review/{token}/approve", review.approve, methods=["POST"]),
-        Route("/review/{token}/comment", review.comment, methods=["POST"]),
+        *ReviewRoutes(workspace, the_store, pages).routes(),
     ]
     app = Starlette(
         routes=routes,

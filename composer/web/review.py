@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from composer.compose.merge import fill
 from composer.compose.model import Composition
@@ -149,6 +150,14 @@ class ReviewRoutes:
         ]
 
     # -- routes ----------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        """GET the page; POST its two forms (never GET)."""
+        return [
+            Route("/review/{token}", self.show, methods=["GET"]),
+            Route("/review/{token}/approve", self.approve, methods=["POST"]),
+            Route("/review/{token}/comment", self.comment, methods=["POST"]),
+        ]
 
     async def show(self, request: Request) -> Response:
         """GET: the copies, who has approved or commented, and the two forms. Changes nothing."""
