@@ -347,6 +347,9 @@ def run_due(workspace: Workspace, store: Store, now: datetime | None = None, tra
     """Run every schedule that is due and not held by another runner; the ids run."""
     now = now or utcnow()
     with store.session() as session:
+        for held in session.scalars(select(Schedule).where(Schedule.status == HANDED_OVER, Schedule.send_at <= now)):
+            held.status, held.finished_at = DONE, now  # SendGrid sent what it held at its time
+            held.outcome = (held.outcome or "") + "; sent by SendGrid at its time"
         due = list(session.scalars(
             select(Schedule.id).where(Schedule.status.in_(WAITING), Schedule.send_at <= now).order_by(Schedule.send_at)
         ))  # fmt: skip

@@ -151,6 +151,8 @@ def test_sendgrid_refuses_a_cancel_within_ten_minutes(sg_workspace: Workspace, f
     assert "SendGrid could not cancel" in said and "The 3 messages it holds go at" in said
     assert len(fake_sendgrid.delivered()) == 3
     assert {r["state"] for r in ledger_rows(ws)} == {"sent"}
+    assert run_due(ws) == []  # past its time: SendGrid sent it, and the schedule says so
+    assert [v.status for v in schedules_list(ws)] == ["done"]
 
 
 def test_beyond_72_hours_sendgrid_is_not_handed_over_and_serve_runs_it(sg_workspace: Workspace, fake_sendgrid: FakeSendGrid) -> None:
