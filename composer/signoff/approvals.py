@@ -193,12 +193,12 @@ def sign_off(store: Store, composition: Composition, required: int, sender: str 
     return SignOff(required, list(counted.values()), not_counted, earlier)
 
 
-def refuse_unless_approved(status: SignOff, key: str, path: str) -> None:
+def refuse_unless_approved(status: SignOff, key: str, path: str, doing: str = "sending") -> None:
     """Raise NotApproved, saying who approved what and what changed, unless `status` is enough."""
     if status.enough:
         return
     lines = [
-        f"not sending '{key}': bulletin.toml asks for {status.required} approval(s) of this exact "
+        f"not {doing} '{key}': bulletin.toml asks for {status.required} approval(s) of this exact "
         f"content by someone other than the sender, and it has {len(status.counted)}"
         + (f" ({', '.join(status.counted)})" if status.counted else "")
         + ". Nothing was frozen or sent."

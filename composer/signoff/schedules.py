@@ -158,12 +158,14 @@ def schedule_send(
         result = Scheduled(None, at, plan, dry_run=dry_run)
         warning = quiet_hours_warning(workspace, at)
         result.warnings += [warning] if warning else []
+        if dry_run:
+            return result
         if plan.signoff is not None:
-            refuse_unless_approved(plan.signoff, composition.key, str(path))
+            refuse_unless_approved(plan.signoff, composition.key, str(path), doing="scheduling")
         if composition.report.errors:
             raise ScheduleRefused(f"compose found errors in '{composition.key}'; run 'bulletin check' and fix them first")
-        if dry_run or (confirm is not None and not confirm(plan)):
-            result.aborted = not dry_run
+        if confirm is not None and not confirm(plan):
+            result.aborted = True
             return result
         if composition.more is not None:  # every copy, so whoever is frozen has theirs
             composition = composition.more(list(every_audience(composition.segment_order)))
