@@ -136,7 +136,7 @@ def test_sendgrid_hand_over_with_send_at_and_a_cancel_after_it(sg_workspace: Wor
     (batch_id,) = fake_sendgrid.batches
     assert {a.batch_id for a in fake_sendgrid.accepted} == {batch_id}
     assert {a.send_at for a in fake_sendgrid.accepted} == {int(done.send_at.timestamp())}
-    assert run_due(ws) == []  # SendGrid holds it: serve has nothing to run
+    assert run_due(ws, timedelta(0)) == []  # SendGrid holds it: serve has nothing to run
     said = cancel(ws, done.schedule_id)
     assert "cancelled at SendGrid" in said and "all 3 messages" in said
     assert fake_sendgrid.batches[batch_id] == "cancel" and fake_sendgrid.delivered() == []
