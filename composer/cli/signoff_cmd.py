@@ -194,7 +194,7 @@ def schedule_cancel(ctx: click.Context, schedule_id: int) -> None:
 @click.pass_context
 def schedule_run(ctx: click.Context) -> None:
     """Run every scheduled send that is due, once, then stop (what 'bulletin serve' does every 15 seconds; for cron)."""
-    from composer.signoff.schedules import run_due
+    from composer.signoff.running import run_due
     from composer.store.db import Store
 
     workspace = _workspace(ctx)

@@ -10,21 +10,17 @@ Then one of two things:
   a `batch_id`; SendGrid holds them until then, and a cancel asks SendGrid to cancel the
   batch (which it refuses within 10 minutes of the time).
 - Otherwise (SMTP, the outbox, or further ahead): `bulletin serve` runs it when it is due
-  (`run_due`). Each schedule is run under the database lease `schedule:<id>`, so of several
-  serve processes exactly one runs it; one that dies mid-send leaves the campaign as a
-  crashed `bulletin send` does, and the next poll resumes it (in-flight rows become
-  unknown and are not resent).
+  (composer.signoff.running: under the database lease `schedule:<id>`, exactly one of
+  several serve processes runs it, and one that dies mid-send leaves it resumable).
 
-Suppressions made after scheduling are honoured: every batch is read with the
-suppressions of that moment.
+Suppressions made after scheduling are honoured when serve sends it: every batch is read
+with the suppressions of that moment. Messages handed to SendGrid are SendGrid's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,15 +45,12 @@ from composer.store.db import Store, current_actor
 from composer.store.models import Schedule, utcnow
 from composer.workspace import Workspace
 
-log = logging.getLogger(__name__)
-
 SENDGRID_LIMIT = timedelta(hours=72)  # SendGrid holds a scheduled send at most 72 hours
 HAND_OVER_MARGIN = timedelta(minutes=15)  # the hand-over itself takes time: stay well inside
 SCHEDULED, RUNNING, DONE, HANDED_OVER, CANCELLED, FAILED = (
     "scheduled", "running", "done", "handed_over", "cancelled", "failed"
 )  # fmt: skip
 WAITING = (SCHEDULED, RUNNING)  # what a runner picks up when due (running: a runner died)
-POLL_SECONDS = 15.0
 
 
 class ScheduleRefused(BulletinError):
@@ -340,88 +333,3 @@ def _cancel_at_sendgrid(workspace: Workspace, session: Any, row: Schedule) -> st
         f"Scheduled send #{row.id} ({row.key}) cancelled at SendGrid: it discards all {withdrawn:,} messages "
         f"it was holding; nobody gets them. Their ledger rows are pending again in campaign #{row.campaign_id}."
     )
-
-
-# -- running due schedules (bulletin serve) ----------------------------------------------
-
-
-def run_due(workspace: Workspace, store: Store, now: datetime | None = None, transport: Any = None) -> list[int]:
-    """Run every schedule that is due and not held by another runner; the ids run."""
-    now = now or utcnow()
-    with store.session() as session:
-        for held in session.scalars(select(Schedule).where(Schedule.status == HANDED_OVER, Schedule.send_at <= now)):
-            held.status, held.finished_at = DONE, now  # SendGrid sent what it held at its time
-            held.outcome = (held.outcome or "") + "; sent by SendGrid at its time"
-        due = list(session.scalars(
-            select(Schedule.id).where(Schedule.status.in_(WAITING), Schedule.send_at <= now).order_by(Schedule.send_at)
-        ))  # fmt: skip
-    ran = []
-    for schedule_id in due:
-        with contextlib.suppress(lease.LeaseHeld):
-            if run_one(workspace, store, schedule_id, transport):
-                ran.append(schedule_id)
-    return ran
-
-
-def run_one(workspace: Workspace, store: Store, schedule_id: int, transport: Any = None) -> bool:
-    """Run one schedule under its lease; False when it turned out not to be waiting."""
-    name = f"schedule:{schedule_id}"
-    holder = lease.acquire(store, name, what=f"scheduled send #{schedule_id}")
-    try:
-        with lease.Heartbeat(store, name, holder):
-            with store.session() as session:
-                row = session.get(Schedule, schedule_id)
-                if row is None or row.status not in WAITING:
-                    return False  # another runner finished it, or it was cancelled
-                row.status, row.started_at = RUNNING, row.started_at or utcnow()
-                data, content_hash, segments, via = row.snapshot, row.content_hash, list(row.segments), row.transport
-            status = DONE
-            try:
-                outcome = _run(workspace, store, from_snapshot(data, content_hash), segments, transport or via)
-            except lease.LeaseHeld:
-                raise  # a manual send of the same campaign is running: try again at the next poll
-            except BulletinError as exc:  # refused (a rejected key, a store error): say so, do not loop on it
-                status, outcome = FAILED, f"stopped: {exc}"[:2000]
-            with store.session() as session:
-                row = session.get(Schedule, schedule_id)
-                assert row is not None
-                row.status, row.finished_at, row.outcome = status, utcnow(), outcome
-                audit.record(session, "schedule-run", detail={"schedule_id": schedule_id, "outcome": outcome})
-        return True
-    finally:
-        with contextlib.suppress(StoreError):
-            lease.release(store, name, holder)
-
-
-def _run(workspace: Workspace, store: Store, composition: Composition, segments: list[str], transport: Any) -> str:
-    summary = send_bulletin(workspace, composition, segments, transport, yes=True, frozen=True, store=store)
-    totals = summary.totals
-    return (
-        f"{summary.sent} sent, {summary.failed} failed, {summary.unknown} unknown this run; campaign "
-        f"#{summary.campaign_id}: " + ", ".join(f"{n} {state}" for state, n in sorted(totals.items()))
-    )
-
-
-class ScheduleRunner:
-    """The thread `bulletin serve` runs: every POLL_SECONDS, run what is due."""
-
-    def __init__(self, workspace: Workspace, store: Store, poll: float = POLL_SECONDS) -> None:
-        self.workspace, self.store, self.poll = workspace, store, poll
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="schedules", daemon=True)
-
-    def start(self) -> ScheduleRunner:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run_due(self.workspace, self.store)
-            except Exception:  # one bad run must not stop the others; it is logged and retried
-                log.exception("scheduled sends: a run failed; it is retried at the next poll")
-            self._stop.wait(self.poll)

@@ -119,7 +119,7 @@ def _schedule_runner(workspace: Workspace, store: Store, run: bool) -> Iterator[
     if not run:
         yield
         return
-    from composer.signoff.schedules import ScheduleRunner
+    from composer.signoff.running import ScheduleRunner
 
     runner = ScheduleRunner(workspace, store).start()
     try:

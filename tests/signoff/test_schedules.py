@@ -19,7 +19,7 @@ from sqlalchemy import update
 from composer.cli import cli
 from composer.compose.pipeline import compose_bulletin
 from composer.errors import InputError
-from composer.signoff import schedules
+from composer.signoff import running, schedules
 from composer.signoff.approvals import NotApproved
 from composer.store.db import Store
 from composer.store.models import Schedule, utcnow
@@ -58,7 +58,7 @@ def schedule(ws: Workspace, ahead: timedelta, transport: str = "outbox", **kw): 
 def run_due(ws: Workspace, at_offset: timedelta = timedelta(days=10)) -> list[int]:
     store = Store(ws.database_url())
     try:
-        return schedules.run_due(ws, store, now=utcnow() + at_offset)
+        return running.run_due(ws, store, now=utcnow() + at_offset)
     finally:
         store.close()
 
