@@ -30,7 +30,7 @@ from composer.send.summary import RETRY_UNKNOWN_HELP, Progress, SendSummary
 from composer.send.transports import make_transport
 from composer.send.transports.base import Batch, PreparedRecipient, Transport
 from composer.signoff.approvals import refuse_unless_approved
-from composer.store import audit, lease, ledger
+from composer.store import audit, lease, ledger, sightings
 from composer.store.db import Store, current_actor
 from composer.store.models import Campaign, DeliveryState, utcnow
 from composer.workspace import Workspace
@@ -251,7 +251,7 @@ def _open(
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
         summary.recovered = ledger.recover_in_flight(session, campaign_id)
-        summary.confirmed, summary.confirmed_failed = ledger.reconcile_unknown(session, campaign_id)
+        summary.confirmed, summary.confirmed_failed = sightings.reconcile_unknown(session, campaign_id)
         if unknown_before is not None:
             summary.held = ledger.held_unknown(session, campaign_id, unknown_before)
             summary.held_until = utcnow() + grace if summary.held else None

@@ -234,7 +234,7 @@ def test_cli_schedule_list_and_cancel(store_workspace: Workspace) -> None:
     root = ["--workspace", str(store_workspace.root)]
     path = str(store_workspace.root / SAMPLE)
     bad = runner.invoke(cli, [*root, "send", path, "--at", "next tuesday", "--yes"])
-    assert bad.exit_code == 2 and "not a date and time" in bad.output
+    assert bad.exit_code == 2 and "cannot be read as a date and time" in bad.output
     made = runner.invoke(cli, [*root, "send", path, "--at", "2099-06-04 09:00", "--yes"])
     assert made.exit_code == 0, made.output
     assert "Scheduled send #1" in made.output and "Thu 04 Jun 2099 09:00 UK time" in made.output
