@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from composer.compose.model import SegmentRender
-from composer.compose.source import LoadedSection
+from composer.compose.source import LoadedBulletin, LoadedSection
+from composer.compose.variants import every_audience, variant_name
 
 Manifest = dict[str, Any]  # {"sections": [[index, title, digest], ...], "texts": {variant: digest}}
 
@@ -30,6 +31,25 @@ def content_hash(renders: Mapping[str, SegmentRender]) -> str:
         for part in (name, render.envelope.subject, render.preheader, render.html, render.text):
             digest.update(part.encode("utf-8"))
             digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def legacy_content_hash(renders: Mapping[str, SegmentRender], bulletin: LoadedBulletin) -> str:
+    """The hash campaigns were keyed by before December 2026 (every single segment's parts,
+    and each combination's subject and preheader), as a send of the whole bulletin made
+    it: a campaign started then resumes under the new hash (composer.send.campaign)."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n, r in renders.items() if len(r.segments) == 1):
+        render = renders[name]
+        for part in (name, render.envelope.subject, render.preheader, render.html, render.text):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+    order = bulletin.meta.segments
+    for audience in every_audience(order):
+        if len(audience) > 1:
+            for part in (variant_name(audience, order), bulletin.subject_for(audience), bulletin.preheader_for(audience)):
+                digest.update(part.encode("utf-8"))
+                digest.update(b"\x00")
     return digest.hexdigest()
 
 

@@ -140,3 +140,5 @@ class Composition:
     assets: dict[str, Asset] = field(default_factory=dict)  # pictures from the bulletin's folder, by src
     # Per section and per variant's texts, a digest: what an approval compares (compose.fingerprint).
     manifest: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The same content under the hash scheme before this one: a campaign keyed by it resumes.
+    earlier_hashes: tuple[str, ...] = ()

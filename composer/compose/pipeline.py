@@ -107,6 +107,7 @@ def compose_bulletin(
         order=order,
         assets=renderer.assets,
         manifest=fingerprint.manifest(bulletin.sections, {**unasked, **renders}),
+        earlier_hashes=(fingerprint.legacy_content_hash({**unasked, **renders}, bulletin),),
     )
     return _with_more(composition, workspace, renderer, unasked)
 

@@ -17,6 +17,7 @@ from composer.send.campaign import (
     audience,
     check_content,
     find_campaign,
+    same_content,
 )
 from composer.send.transports.base import Transport
 from composer.signoff.approvals import SignOff, sign_off
@@ -171,7 +172,7 @@ def plan_send(
             campaign = find_campaign(session, composition.key, composition.content_hash)
             if campaign is not None and test_to is None:
                 check_content(session, campaign, composition)
-            if campaign is not None and campaign.content_hash != composition.content_hash:
+            if campaign is not None and not same_content(campaign, composition):
                 campaign = None
             view = _ledger_view(session, campaign.id, retry_unknown) if campaign is not None else _LedgerView()
         new_by_segment: dict[str, int] = {}

@@ -133,3 +133,25 @@ def test_cli_approve_then_approvals_says_whether_each_matches(store_workspace: W
     assert "since then: section" in listed.output and "(it was 'GPCE officer elections')" in listed.output
     empty = runner.invoke(cli, [*root, "approve", path, "--as", "  "])
     assert empty.exit_code == 2 and "empty" in empty.output
+
+
+def test_a_campaign_keyed_by_the_earlier_hash_scheme_resumes_and_a_changed_one_is_refused(store_workspace: Workspace) -> None:
+    import dataclasses
+
+    from composer.send.campaign import ContentChanged
+
+    ws = store_workspace
+    add_contacts(ws, PEOPLE)
+    now = sample(ws)
+    before_upgrade = dataclasses.replace(now, content_hash=now.earlier_hashes[0], earlier_hashes=())
+    send_bulletin(ws, before_upgrade, ["registrar"], transport="outbox")  # started before the upgrade
+    resumed = send_bulletin(ws, now, transport="outbox")
+    assert resumed.campaign_id == campaigns(ws)[0]["id"] and len(campaigns(ws)) == 1
+    assert campaigns(ws)[0]["content_hash"] == now.content_hash
+    assert sorted(r["state"] for r in ledger_rows(ws)) == ["sent", "sent"]
+    source = ws.root / SAMPLE
+    source.write_text(source.read_text(encoding="utf-8").replace("GPCE officer elections", "Elections"), encoding="utf-8")
+    edited = sample(ws)
+    assert edited.earlier_hashes[0] != now.earlier_hashes[0]
+    with pytest.raises(ContentChanged):
+        send_bulletin(ws, edited, transport="outbox")
