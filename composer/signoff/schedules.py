@@ -160,10 +160,11 @@ def schedule_send(
         if confirm is not None and not confirm(plan):
             result.aborted = True
             return result
-        if composition.more is not None:  # every copy, so whoever is frozen has theirs
-            composition = composition.more(list(every_audience(composition.segment_order)))
+        # The snapshot holds every copy, so that its parts hash to the content hash when it
+        # runs; the hand-over sends the copies the frozen recipients get (checked above).
+        full = composition.more(list(every_audience(composition.segment_order))) if composition.more else composition
         hand_over = name == "sendgrid" and at - now <= SENDGRID_LIMIT - HAND_OVER_MARGIN
-        _freeze(store, composition, path, chosen, name, plan, result)
+        _freeze(store, full, path, chosen, name, plan, result)
         if hand_over:
             _hand_over(workspace, composition, chosen, store, result)
         return result
