@@ -114,10 +114,16 @@ def review(ctx: click.Context, bulletin: Path, expires: str) -> None:
     """
     import time
 
+    from composer.errors import InputError, Location
     from composer.tokens import ReviewSigner, review_url
 
     seconds = _duration(expires)
     workspace = _workspace(ctx)
+    if bulletin.resolve().parent != workspace.bulletins_dir or bulletin.suffix not in (".yaml", ".yml"):
+        raise InputError(
+            f"'bulletin serve' shows review pages of the bulletins in {workspace.bulletins_dir}; "
+            "put the bulletin there first", Location(file=bulletin),
+        )  # fmt: skip
     composition = _compose(workspace, bulletin)
     until = int(time.time()) + seconds
     token = ReviewSigner(workspace.secret_keys()).make(composition.key, composition.content_hash, until)

@@ -123,3 +123,14 @@ def test_cli_review_prints_a_link_the_service_answers(client: TestClient, serve_
     assert client.get(url.removeprefix(serve_workspace.sender.base_url)).status_code == 200
     bad = CliRunner().invoke(cli, ["--workspace", str(serve_workspace.root), "review", str(serve_workspace.root / SAMPLE), "--expires", "forever"])
     assert bad.exit_code == 2
+
+
+def test_cli_review_refuses_a_bulletin_serve_cannot_find(serve_workspace: Workspace, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from composer.cli import cli
+
+    elsewhere = tmp_path / "2026-06-gpce.yaml"
+    elsewhere.write_text((serve_workspace.root / SAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--workspace", str(serve_workspace.root), "review", str(elsewhere)])
+    assert result.exit_code == 2 and "put the bulletin there first" in result.output
