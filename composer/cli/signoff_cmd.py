@@ -157,13 +157,14 @@ def schedule(ctx: click.Context, show_all: bool) -> None:
         return
     from zoneinfo import ZoneInfo
 
+    from composer.identity import AddressHasher
     from composer.signoff.schedules import list_schedules
     from composer.store.db import Store
 
     workspace = _workspace(ctx)
     store = Store(workspace.database_url())
     try:
-        views = list_schedules(store, include_finished=show_all)
+        views = list_schedules(store, AddressHasher(workspace.secret_keys()), include_finished=show_all)
     finally:
         store.close()
     if not views:
@@ -178,6 +179,12 @@ def schedule(ctx: click.Context, show_all: bool) -> None:
         )
         if v.outcome:
             click.echo(f"      {printable(v.outcome)}")
+        if v.suppressed_since:
+            click.secho(
+                f"      {v.suppressed_since:,} of them are suppressed now (unsubscribed since the hand-over), but "
+                f"SendGrid holds their copy and will send it: cancel (#{v.id}) and schedule again to leave them out",
+                fg="yellow",
+            )
 
 
 @schedule.command("cancel")

@@ -35,6 +35,7 @@ from composer.compose.mime import Envelope
 from composer.compose.model import Composition, RenderedSection, Report, SegmentRender
 from composer.compose.variants import every_audience
 from composer.errors import BulletinError, InputError, NotFound, StoreError, TransportError
+from composer.identity import AddressHasher
 from composer.send.campaign import freeze, open_campaign
 from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name, with_copies
 from composer.send.runner import SendSummary, campaign_lease, send_bulletin
@@ -43,6 +44,7 @@ from composer.signoff.approvals import refuse_unless_approved
 from composer.store import audit, lease, ledger
 from composer.store.db import Store, current_actor
 from composer.store.models import Schedule, utcnow
+from composer.store.suppressions import suppressed_hashes
 from composer.workspace import Workspace
 
 SENDGRID_LIMIT = timedelta(hours=72)  # SendGrid holds a scheduled send at most 72 hours
@@ -262,9 +264,11 @@ class ScheduleView:
     provider_batch_id: str | None
     outcome: str | None
     counts: dict[str, int]
+    # Handed to SendGrid and suppressed since: SendGrid will still send them their copy.
+    suppressed_since: int = 0
 
 
-def list_schedules(store: Store, *, include_finished: bool = False) -> list[ScheduleView]:
+def list_schedules(store: Store, hasher: AddressHasher, *, include_finished: bool = False) -> list[ScheduleView]:
     with store.session() as session:
         query = select(Schedule).order_by(Schedule.send_at)
         if not include_finished:
@@ -273,9 +277,18 @@ def list_schedules(store: Store, *, include_finished: bool = False) -> list[Sche
             ScheduleView(
                 r.id, r.key, _aware(r.send_at), r.status, r.transport, r.campaign_id, r.content_hash, r.created_by,
                 r.provider_batch_id, r.outcome, ledger.state_counts(session, r.campaign_id),
+                _held_but_suppressed(session, hasher, r.campaign_id) if r.status == HANDED_OVER else 0,
             )
             for r in session.scalars(query)
         ]  # fmt: skip
+
+
+def _held_but_suppressed(session: Any, hasher: AddressHasher, campaign_id: int) -> int:
+    """People whose copy SendGrid holds and who are suppressed now (unsubscribed since)."""
+    held = [r for r in ledger.readers(session, campaign_id) if r.state == ledger.SENT and r.email]
+    keyed = {r.email_hash: hasher.candidates(r.email) for r in held if r.email}
+    blocked = suppressed_hashes(session, (h for hs in keyed.values() for h in hs))
+    return sum(1 for hs in keyed.values() if any(h in blocked for h in hs))
 
 
 def _aware(value: datetime) -> datetime:

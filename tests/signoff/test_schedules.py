@@ -19,6 +19,7 @@ from sqlalchemy import update
 from composer.cli import cli
 from composer.compose.pipeline import compose_bulletin
 from composer.errors import InputError
+from composer.identity import AddressHasher
 from composer.signoff import running, schedules
 from composer.signoff.approvals import NotApproved
 from composer.store.db import Store
@@ -100,7 +101,7 @@ def test_a_schedule_freezes_recipients_and_content_and_honours_later_suppression
 def schedules_list(ws: Workspace) -> list[schedules.ScheduleView]:
     store = Store(ws.database_url())
     try:
-        return schedules.list_schedules(store, include_finished=True)
+        return schedules.list_schedules(store, AddressHasher(ws.secret_keys()), include_finished=True)
     finally:
         store.close()
 
@@ -137,6 +138,8 @@ def test_sendgrid_hand_over_with_send_at_and_a_cancel_after_it(sg_workspace: Wor
     assert {a.batch_id for a in fake_sendgrid.accepted} == {batch_id}
     assert {a.send_at for a in fake_sendgrid.accepted} == {int(done.send_at.timestamp())}
     assert run_due(ws, timedelta(0)) == []  # SendGrid holds it: serve has nothing to run
+    suppress(ws, "bob@example.org")  # after the hand-over: SendGrid still has bob's copy, and we say so
+    assert [v.suppressed_since for v in schedules_list(ws)] == [1]
     said = cancel(ws, done.schedule_id)
     assert "cancelled at SendGrid" in said and "all 3 messages" in said
     assert fake_sendgrid.batches[batch_id] == "cancel" and fake_sendgrid.delivered() == []
