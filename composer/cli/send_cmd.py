@@ -232,6 +232,8 @@ def send(ctx: click.Context, bulletin: Path, segments: tuple[str, ...], transpor
         _check_address(test_to)
     if options["include_unknown"] and not options["recipients_of"]:
         raise click.BadParameter("only means something with --recipients-of", param_hint="--include-unknown")
+    if options["recipients_of"] and segments:
+        raise click.BadParameter("an errata goes to the earlier campaign's readers; leave out --segment", param_hint="--recipients-of")
     # The single segments only: the send adds the combinations its recipients need.
     composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None, variants=())
     at = options.pop("at")

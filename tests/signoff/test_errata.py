@@ -110,3 +110,7 @@ def test_the_dry_run_shows_the_counts_and_where_they_come_from(store_workspace: 
     assert "1 failed and 0 never sent there" in out and "3 recipients" in out
     lonely = CliRunner().invoke(cli, ["--workspace", str(ws.root), "send", str(errata), "--include-unknown", "--dry-run"])
     assert lonely.exit_code == 2 and "--recipients-of" in lonely.output
+    narrowed = CliRunner().invoke(
+        cli, ["--workspace", str(ws.root), "send", str(errata), "--recipients-of", "2026-06-gpce", "-s", "lmc", "--dry-run"]
+    )
+    assert narrowed.exit_code == 2 and "leave out --segment" in narrowed.output
