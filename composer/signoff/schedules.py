@@ -40,6 +40,7 @@ from composer.send.campaign import freeze, open_campaign
 from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name, with_copies
 from composer.send.runner import SendSummary, campaign_lease, send_bulletin
 from composer.send.transports import make_transport
+from composer.send.transports.sendgrid import SendGridTransport
 from composer.signoff.approvals import refuse_unless_approved
 from composer.store import audit, lease, ledger
 from composer.store.db import Store, current_actor
@@ -165,10 +166,16 @@ def schedule_send(
         # The snapshot holds every copy, so that its parts hash to the content hash when it
         # runs; the hand-over sends the copies the frozen recipients get (checked above).
         full = composition.more(list(every_audience(composition.segment_order))) if composition.more else composition
-        hand_over = name == "sendgrid" and at - now <= SENDGRID_LIMIT - HAND_OVER_MARGIN
+        engine: SendGridTransport | None = None
+        if name == "sendgrid" and at - now <= SENDGRID_LIMIT - HAND_OVER_MARGIN:
+            # The batch id first: if SendGrid cannot give one, nothing has been recorded.
+            made = make_transport("sendgrid", workspace)
+            assert isinstance(made, SendGridTransport)
+            engine = made
+            engine.schedule(int(at.timestamp()), engine.new_batch_id())
         _freeze(store, full, path, chosen, name, plan, result)
-        if hand_over:
-            _hand_over(workspace, composition, chosen, store, result)
+        if engine is not None:
+            _hand_over(workspace, composition, chosen, store, engine, result)
         return result
     finally:
         if own_store:
@@ -217,18 +224,14 @@ def _refuse_second_schedule(session: Any, key: str) -> None:
         )
 
 
-def _hand_over(workspace: Workspace, composition: Composition, segments: list[str], store: Store, result: Scheduled) -> None:
+def _hand_over(
+    workspace: Workspace, composition: Composition, segments: list[str], store: Store, engine: SendGridTransport, result: Scheduled
+) -> None:
     """SendGrid: send every frozen recipient now, held by SendGrid until `send_at`."""
-    from composer.send.transports.sendgrid import SendGridTransport
-
-    engine = make_transport("sendgrid", workspace)
-    assert isinstance(engine, SendGridTransport)
-    batch_id = engine.new_batch_id()
-    engine.schedule(int(result.send_at.timestamp()), batch_id)
     with store.session() as session:
         row = session.get(Schedule, result.schedule_id)
         assert row is not None
-        row.provider_batch_id, row.status, row.started_at = batch_id, HANDED_OVER, utcnow()
+        row.provider_batch_id, row.status, row.started_at = engine.batch_id, HANDED_OVER, utcnow()
     try:
         summary = send_bulletin(workspace, composition, segments, engine, yes=True, frozen=True, store=store)
         outcome = _counts(summary) + f"; SendGrid holds them until {result.send_at:%Y-%m-%d %H:%M} UTC"
@@ -326,8 +329,6 @@ def cancel(workspace: Workspace, store: Store, schedule_id: int) -> str:
 
 
 def _cancel_at_sendgrid(workspace: Workspace, session: Any, row: Schedule) -> str:
-    from composer.send.transports.sendgrid import SendGridTransport
-
     engine = make_transport("sendgrid", workspace)
     assert isinstance(engine, SendGridTransport) and row.provider_batch_id
     handed = ledger.state_counts(session, row.campaign_id).get(ledger.SENT, 0)

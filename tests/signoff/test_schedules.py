@@ -282,3 +282,13 @@ def test_one_schedule_per_bulletin_and_none_for_a_campaign_already_under_way(sto
     send_bulletin(ws, compose(ws), transport="outbox")  # the cancelled schedule's frozen campaign, sent now
     with pytest.raises(schedules.ScheduleRefused, match="has already gone to 3 people"):
         schedule(ws, timedelta(hours=3))
+
+
+def test_a_sendgrid_refusal_of_the_batch_id_records_nothing(sg_workspace: Workspace) -> None:
+    from composer.errors import TransportAuthError
+
+    ws = with_env(sg_workspace, SENDGRID_API_KEY="SG.not-this-one")
+    add_contacts(ws, PEOPLE)
+    with pytest.raises(TransportAuthError, match="could not create a batch id"):
+        schedule(ws, timedelta(hours=5), transport="sendgrid")
+    assert schedules_list(ws) == [] and ledger_rows(ws) == []
