@@ -58,7 +58,10 @@ def approve(ctx: click.Context, bulletin: Path, name: str, note: str | None) -> 
     )
     required = workspace.config.send.approvals_required
     if required:
-        click.echo(f"bulletin.toml asks for {required} approval(s) by people other than the sender.")
+        click.echo(
+            f"bulletin.toml asks for {required} approval(s) by people other than the sender: this one "
+            f"counts for a send by anyone but OS user {printable(view.os_user)} (and anyone named {printable(view.approver)})."
+        )
 
 
 @click.command()
