@@ -80,6 +80,14 @@ class SendSettings(_Strict):
         description="--retry-unknown resends an unknown row only this long after its batch, "
         "so that SendGrid's events (which settle it) have time to arrive",
     )
+    approvals_required: int = Field(
+        default=0, ge=0, le=10,
+        description="How many people other than the sender must approve the exact content before a send",
+    )
+    quiet_hours: str | None = Field(
+        default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="'20:00-07:00' (UK time): a scheduled send in these hours gets a warning",
+    )
 
     @field_validator("transport")
     @classmethod
