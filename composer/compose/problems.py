@@ -72,7 +72,46 @@ def messages(
     return out
 
 
+# pydantic's wording for a wrong kind of value, in words for someone writing a bulletin.
+PLAIN: dict[str, Callable[[Any, dict[str, Any]], str]] = {
+    "int_parsing": lambda value, _: f"'{value}' is not a whole number; write digits only (600)",
+    "int_type": lambda value, _: f"'{value}' is not a whole number; write digits only (600)",
+    "bool_parsing": lambda value, _: f"'{value}' is not yes or no; write true or false",
+    "bool_type": lambda value, _: f"'{value}' is not yes or no; write true or false",
+    "less_than_equal": lambda value, ctx: f"{value} is too large: at most {ctx.get('le')}",
+    "greater_than_equal": lambda value, ctx: f"{value} is too small: at least {ctx.get('ge')}",
+    "string_type": lambda value, _: _not_text(value),
+    "list_type": lambda value, _: "must be a list: one item a line, each starting with '- '",
+    "model_type": lambda value, _: (
+        "must be fields indented under this one (text: …, url: …), not a single value"
+    ),
+    "dict_type": lambda value, _: (
+        "must be fields indented under this one (name: value), not a single value"
+    ),
+}
+
+
+def _not_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "must be one piece of text, not a list"
+    if isinstance(value, dict):
+        return "must be one piece of text, not fields indented under it"
+    if value is None:
+        return "is empty; write the text after the ':'"
+    kind = {
+        "int": "number",
+        "float": "number",
+        "bool": "yes/no value",
+        "date": "date",
+        "datetime": "date",
+    }
+    read_as = kind.get(type(value).__name__, "value")
+    return f'must be text; YAML read {value} as a {read_as}, so put it in quotes ("{value}")'
+
+
 def _message(error: Any, loc: Loc, known: Callable[[Loc], Sequence[str]], owner: str) -> str:
+    if error["type"] in PLAIN:
+        return PLAIN[error["type"]](error.get("input"), error.get("ctx") or {})
     if error["type"] == "missing":
         return "this required field is missing"
     if error["type"] == "extra_forbidden":

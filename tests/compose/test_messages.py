@@ -392,3 +392,24 @@ def test_bulletin_blocks_suggests_a_mistyped_block(workspace_dir: Path) -> None:
     result = run(workspace_dir, "blocks", "petiton")
     assert result.exit_code == 2
     assert "Error: unknown block 'petiton'; did you mean 'petition'?" in result.output
+
+
+@pytest.mark.parametrize(
+    ("replace", "with_", "field", "says"),
+    [
+        ("headline: Practice news", "headline: 2026", "headline",
+         'must be text; YAML read 2026 as a number, so put it in quotes ("2026")'),
+        ("headline: Practice news", "headline:\n      - a\n      - b", "headline", "must be one piece of text, not a list"),
+        ("headline: Practice news", "headline: News\n    image: {src: x.png, alt: X, width: 900}", "image.width",
+         "900 is too large: at most 600"),
+        ("headline: Practice news", "headline: News\n    links: https://www.bma.org.uk/", "links",
+         "must be a list: one item a line, each starting with '- '"),
+        ("headline: Practice news", "headline: News\n    links:\n      - https://www.bma.org.uk/", "links[1]",
+         "must be fields indented under this one (text: …, url: …), not a single value"),
+    ],
+)  # fmt: skip
+def test_a_wrong_kind_of_value_in_plain_words(
+    workspace, workspace_dir: Path, replace: str, with_: str, field: str, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace(replace, with_)))
+    assert {e.location.field: e.reason for e in err.errors}[field] == says  # type: ignore[attr-defined]
