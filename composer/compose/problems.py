@@ -6,6 +6,7 @@ for its configuration): each stage adds to a `Problems` instead of raising the f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,14 @@ def field_label(loc: Loc) -> str:
         else:
             label += f".{part}" if label else str(part)
     return label
+
+
+def field_path(label: str) -> Loc:
+    """('timeline', 1, 'at') for the label `timeline[2].at`: the inverse of field_label."""
+    path: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", label):
+        path.append(int(index) - 1 if index else name)
+    return tuple(path)
 
 
 def messages(

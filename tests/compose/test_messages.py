@@ -186,7 +186,7 @@ def test_an_unknown_merge_field_suggests_the_known_one(workspace, workspace_dir:
     result = run(workspace_dir, "check", str(path))
     assert result.exit_code == 1
     assert (
-        "error: section 1 (intro): field 'greeting' uses an unknown merge field {{ firstname }}; did you mean "
+        "error: line 7, section 1 (intro): field 'greeting' uses an unknown merge field {{ firstname }}; did you mean "
         "'first_name'? (known: first_name, name, organisation, email, unsubscribe_url)"
     ) in result.output
 
