@@ -413,3 +413,15 @@ def test_a_wrong_kind_of_value_in_plain_words(
 ) -> None:  # type: ignore[no-untyped-def]
     err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace(replace, with_)))
     assert {e.location.field: e.reason for e in err.errors}[field] == says  # type: ignore[attr-defined]
+
+
+def test_check_json_gives_every_problem_as_data(workspace_dir: Path) -> None:
+    result = run(workspace_dir, "check", "--json", str(write_bulletin(workspace_dir, TWO_MISTAKES)))
+    assert result.exit_code == 2
+    problems = json.loads(result.output)["problems"]
+    assert [(p["file"], p["line"], p["field"]) for p in problems] == [
+        ("bulletins/test.yaml", 4, "segments"),
+        ("bulletins/test.yaml", 8, "block"),
+        ("bulletins/test.yaml", 13, "headline"),
+        ("bulletins/test.yaml", 14, "headlne"),
+    ]
