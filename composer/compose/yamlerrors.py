@@ -46,11 +46,13 @@ def straight_closed_by_curly(lines: list[str], upto: int) -> tuple[int, str, str
 
 
 def _tab_line(lines: list[str], mark: yaml.Mark) -> int | None:
-    """The line of the tab that stopped the parser, if a tab did."""
+    """The line of the tab that stopped the parser, if a tab did: at the point it
+    stopped, or in the indentation of that line or the one before (no further: a tab
+    far above is not what broke this line)."""
     line = lines[mark.line] if mark.line < len(lines) else ""
     if mark.column < len(line) and line[mark.column] == "\t":
         return mark.line + 1
-    for number in range(mark.line, -1, -1):
+    for number in range(mark.line, max(mark.line - 2, -1), -1):
         if (
             number < len(lines)
             and "\t" in lines[number][: len(lines[number]) - len(lines[number].lstrip())]
