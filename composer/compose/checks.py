@@ -19,7 +19,7 @@ from composer.compose.blocks import FieldSpec, check_url
 from composer.compose.markdown import image_sources
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
 from composer.compose.model import Finding, Severity
-from composer.compose.problems import field_label, field_path
+from composer.compose.problems import COMMENTED, field_label, field_path
 from composer.compose.source import LoadedBulletin, LoadedSection
 from composer.compose.yamlsource import YamlDocument
 from composer.errors import did_you_mean
@@ -128,6 +128,10 @@ def check_curly_quotes(bulletin: LoadedBulletin) -> Iterator[Finding]:
     """A value typed wholly in curly quotes (“…”, as Word types them) keeps its quotes:
     they show in the email. YAML only treats straight quotes as quoting."""
     by_index = {s.index: s for s in bulletin.sections}
+    for path, line in bulletin.document.commented:  # an optional field, left out without a word
+        section = by_index.get(int(path[1]) + 1) if len(path) > 2 and path[0] == "sections" and isinstance(path[1], int) else None
+        yield _finding("warning", "comment-as-value", f"field '{field_label(path[2:] if section else path)}' {COMMENTED}",
+                       section=section, line=line)  # fmt: skip
     for path, line in bulletin.document.curly:
         section = by_index.get(int(path[1]) + 1) if len(path) > 2 and path[0] == "sections" and isinstance(path[1], int) else None
         label = field_label(path[2:] if section else path)

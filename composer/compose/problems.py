@@ -39,6 +39,12 @@ class Problems:
             raise InputErrors(self.found)
 
 
+COMMENTED = (
+    "is empty: YAML reads a '#' after ': ' as the start of a comment, so the text after it was "
+    'left out; put the whole value in quotes (headline: "#1 for GP practices")'
+)
+
+
 def field_label(loc: Loc) -> str:
     """`timeline[2].at` for the pydantic location ('timeline', 1, 'at')."""
     label = ""

@@ -21,7 +21,7 @@ from composer.compose.blocks import (
     refuse_control_characters,
 )
 from composer.compose.merge import WRITER_FIELD
-from composer.compose.problems import PER_SEGMENT_TEXTS, Problems, field_label, messages
+from composer.compose.problems import COMMENTED, PER_SEGMENT_TEXTS, Problems, field_label, messages
 from composer.compose.variants import Audience, meets, pick_text, split_name, variant_name
 from composer.compose.yamlsource import YamlDocument, load_yaml
 from composer.errors import InputError, Location, did_you_mean
@@ -166,6 +166,8 @@ def _load_meta(doc: YamlDocument, problems: Problems) -> BulletinMeta | None:
                 loc = ("from", *loc[1:])
             if loc and loc[0] == "sections" and len(loc) == 1:
                 message = "a bulletin needs a list of sections"
+            if loc in dict(doc.commented):
+                message = COMMENTED
             problems.add(message, line=doc.line_of(*loc), field=field_label(loc))
         return None
 
@@ -296,6 +298,8 @@ def _section_values(
         return block.model.model_validate(values)
     except ValidationError as exc:
         for loc, message in messages(exc, lambda at: _fields_at(block.fields, at), f"block '{block.name}'"):
+            if ("sections", index - 1, *loc) in dict(doc.commented):
+                message = COMMENTED
             problems.add(
                 message,
                 line=doc.line_of("sections", index - 1, *loc) if loc else doc.line_of("sections", index - 1),

@@ -425,3 +425,34 @@ def test_check_json_gives_every_problem_as_data(workspace_dir: Path) -> None:
         ("bulletins/test.yaml", 13, "headline"),
         ("bulletins/test.yaml", 14, "headlne"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("with_", "says"),
+    [
+        ("headline:Practice news", "there is no space after the ':' of 'headline'; write headline: Practice news"),
+        ("headline: @GPCEngland news", "a value cannot start with '@' unquoted (YAML reserves it); put the whole "
+         'value in quotes ("@GPCEngland news")'),
+        ("headline: *New* contract", "a value cannot start with '*' unquoted (YAML reserves it); put the whole "
+         'value in quotes ("*New* contract")'),
+    ],
+)  # fmt: skip
+def test_values_yaml_reads_otherwise(workspace, workspace_dir: Path, with_: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", with_)))
+    assert err.location.line == 10
+    assert err.reason == f"YAML syntax error: {says}"
+
+
+def test_a_hash_after_the_colon_is_a_comment_and_says_so(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", "headline: #1 news")))
+    assert (err.location.line, err.location.field) == (10, "headline")
+    assert err.reason == (
+        "is empty: YAML reads a '#' after ': ' as the start of a comment, so the text after it was left out; "
+        'put the whole value in quotes (headline: "#1 for GP practices")'
+    )
+
+
+def test_a_time_of_day_stays_text(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", "headline: 12:00"))
+    comp = compose_bulletin(workspace, path)
+    assert "12:00" in comp.renders["practice"].text and "720" not in comp.renders["practice"].text
