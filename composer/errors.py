@@ -128,10 +128,13 @@ class InputErrors(InputError):
     `location` and `reason` are the first's and `errors` holds them all.
     """
 
+    errors: tuple[InputError, ...]
+
     def __init__(self, errors: Sequence[InputError]) -> None:
         if not errors:
             raise ValueError("InputErrors needs at least one error")
-        unique = {str(e): e for e in errors}  # a broken block used twice is one problem
+        flat = [inner for e in errors for inner in (e.errors if isinstance(e, InputErrors) else (e,))]
+        unique = {str(e): e for e in flat}  # a broken block used twice is one problem
         self.errors = tuple(sorted(unique.values(), key=_by_line))
         first = self.errors[0]
         super().__init__(first.reason, first.location)

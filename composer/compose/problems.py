@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from composer.errors import InputError, InputErrors, Location, did_you_mean
 
@@ -64,6 +64,28 @@ def field_path(label: str) -> Loc:
     return tuple(path)
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside an annotation (`list[Link]`, `Image | None`, Annotated[...])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None
+
+
+def fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The field names (as written in YAML, aliases included) that `model` allows at `loc`."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        named = {f.alias or name: f for name, f in current.model_fields.items()}
+        field = named.get(str(part))
+        current = _model_in(field.annotation) if field is not None else None
+    return [f.alias or name for name, f in current.model_fields.items()] if current is not None else []
+
+
 def messages(
     exc: ValidationError, known: Callable[[Loc], Sequence[str]], owner: str
 ) -> list[tuple[Loc, str]]:
@@ -103,7 +125,12 @@ PLAIN: dict[str, Callable[[Any, dict[str, Any]], str]] = {
     "dict_type": lambda value, _: (
         "must be fields indented under this one (name: value), not a single value"
     ),
+    "literal_error": lambda value, ctx: _not_one_of(value, re.findall(r"'([^']*)'", str(ctx.get("expected", "")))),
 }
+
+
+def _not_one_of(value: Any, choices: list[str]) -> str:
+    return f"'{value}' is not one of {', '.join(choices)}{did_you_mean(value, choices)}"
 
 
 def _not_text(value: Any) -> str:

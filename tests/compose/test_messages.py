@@ -456,3 +456,20 @@ def test_a_time_of_day_stays_text(workspace, workspace_dir: Path) -> None:  # ty
     path = write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", "headline: 12:00"))
     comp = compose_bulletin(workspace, path)
     assert "12:00" in comp.renders["practice"].text and "720" not in comp.renders["practice"].text
+
+
+def test_every_mistake_in_a_block_declaration_at_once(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    declaration = workspace_dir / "sections" / "article" / "block.yaml"
+    declaration.write_text(
+        "description: x\nfields:\n  - name: headline\n    tpye: string\n  - name: body\n    type: markdwon\n",
+        encoding="utf-8",
+    )
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL))
+    assert [(e.location.file, e.location.line, e.location.field, e.reason) for e in err.errors] == [  # type: ignore[attr-defined]
+        (declaration, 3, "fields[1].type", "this required field is missing"),
+        (declaration, 4, "fields[1].tpye",
+         "there is no field 'tpye' here; did you mean 'type'? (the fields here: name, type, required, default, help, items)"),
+        (declaration, 6, "fields[2].type",
+         "'markdwon' is not one of string, markdown, url, email, date, datetime, boolean, integer, image, link, list; "
+         "did you mean 'markdown'?"),
+    ]  # fmt: skip
