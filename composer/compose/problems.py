@@ -99,9 +99,7 @@ def messages(
         if head in PER_SEGMENT_TEXTS and error["type"] != "missing":
             loc, message = _text_error(exc, str(head))
         else:
-            loc = tuple(
-                p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))
-            )
+            loc = tuple(p for p in error["loc"] if not _branch(p))
             message = _message(error, loc, known, owner)
         if loc not in seen:
             seen.add(loc)
@@ -149,6 +147,18 @@ def _not_text(value: Any) -> str:
     }
     read_as = kind.get(type(value).__name__, "value")
     return f'must be text; YAML read {value} as a {read_as}, so put it in quotes ("{value}")'
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "date", "datetime", "none"}
+
+
+def _branch(part: object) -> bool:
+    """A part of pydantic's location that names a validator or one type of a union
+    (`function-after[...]`, `literal['heading', ...]`, `FixedValue`, `str`), not a field:
+    our fields and segment names are lower case words."""
+    if not isinstance(part, str):
+        return False
+    return part.startswith("function-") or "[" in part or part[:1].isupper() or part in _TYPE_TAGS
 
 
 def _message(error: Any, loc: Loc, known: Callable[[Loc], Sequence[str]], owner: str) -> str:
