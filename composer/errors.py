@@ -116,9 +116,10 @@ class InputError(BulletinError):
         }
 
 
-def _by_line(error: InputError) -> tuple[int, int, int]:
+def _by_line(error: InputError) -> tuple[str, bool, int, int]:
+    """File by file, then by line (problems with no line last), then by section."""
     loc = error.location
-    return (loc.line is None, loc.line or 0, loc.section or 0)
+    return (str(loc.file or ""), loc.line is None, loc.line or 0, loc.section or 0)
 
 
 class InputErrors(InputError):
