@@ -116,7 +116,7 @@ PLAIN: dict[str, Callable[[Any, dict[str, Any]], str]] = {
     "less_than_equal": lambda value, ctx: f"{value} is too large: at most {ctx.get('le')}",
     "greater_than_equal": lambda value, ctx: f"{value} is too small: at least {ctx.get('ge')}",
     "string_type": lambda value, _: _not_text(value),
-    "list_type": lambda value, _: "must be a list: one item a line, each starting with '- '",
+    "list_type": lambda value, _: "must be a list: [a, b] on one line, or one item a line, each starting with '- '",
     "model_type": lambda value, _: (
         "must be fields indented under this one (text: …, url: …), not a single value"
     ),

@@ -250,8 +250,8 @@ def _section_audiences(
 ) -> tuple[str, ...] | None:
     pos, block = index - 1, raw.get("block") if isinstance(raw.get("block"), str) else None
     audiences = raw.get("audiences", list(declared))
-    if isinstance(audiences, str):
-        audiences = [audiences]
+    if isinstance(audiences, str):  # `audiences: practice, lmc` means the list it looks like
+        audiences = [a.strip() for a in audiences.split(",") if a.strip()]
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
         problems.add(
             "audiences must be a list of segment names",

@@ -403,7 +403,7 @@ def test_bulletin_blocks_suggests_a_mistyped_block(workspace_dir: Path) -> None:
         ("headline: Practice news", "headline: News\n    image: {src: x.png, alt: X, width: 900}", "image.width",
          "900 is too large: at most 600"),
         ("headline: Practice news", "headline: News\n    links: https://www.bma.org.uk/", "links",
-         "must be a list: one item a line, each starting with '- '"),
+         "must be a list: [a, b] on one line, or one item a line, each starting with '- '"),
         ("headline: Practice news", "headline: News\n    links:\n      - https://www.bma.org.uk/", "links[1]",
          "must be fields indented under this one (text: …, url: …), not a single value"),
     ],
@@ -473,3 +473,9 @@ def test_every_mistake_in_a_block_declaration_at_once(workspace, workspace_dir: 
          "'markdwon' is not one of string, markdown, url, email, date, datetime, boolean, integer, image, link, list; "
          "did you mean 'markdown'?"),
     ]  # fmt: skip
+
+
+def test_audiences_written_with_commas_are_a_list(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_bulletin(workspace_dir, MINIMAL.replace("audiences: [practice]", "audiences: practice, lmc"))
+    comp = compose_bulletin(workspace, path)
+    assert "Practice news" in comp.renders["lmc"].text and "Practice news" not in comp.renders["registrar"].text
