@@ -479,3 +479,14 @@ def test_audiences_written_with_commas_are_a_list(workspace, workspace_dir: Path
     path = write_bulletin(workspace_dir, MINIMAL.replace("audiences: [practice]", "audiences: practice, lmc"))
     comp = compose_bulletin(workspace, path)
     assert "Practice news" in comp.renders["lmc"].text and "Practice news" not in comp.renders["registrar"].text
+
+
+def test_every_missing_picture_at_once(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    picture = "    image:\n      src: {src}\n      alt: A picture\n"
+    text = MINIMAL.replace("    headline: Practice news\n", "    headline: Practice news\n" + picture.format(src="one.png"))
+    text += "  - block: article\n    headline: More\n" + picture.format(src="two.png") + "    body: Words.\n"
+    err = compose_error(workspace, write_bulletin(workspace_dir, text))
+    assert [(e.location.line, e.reason) for e in err.errors] == [  # type: ignore[attr-defined]
+        (12, "no picture 'one.png': put the file in bulletins/test/ (PNG, JPEG or GIF)"),
+        (19, "no picture 'two.png': put the file in bulletins/test/ (PNG, JPEG or GIF)"),
+    ]
