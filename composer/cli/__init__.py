@@ -28,6 +28,12 @@ COMMANDS: dict[str, str] = {
     "import": "composer.cli.import_cmd:import_",
     "blocks": "composer.cli.blocks_cmd:blocks",
     "new": "composer.cli.blocks_cmd:new",
+    "inbox": "composer.cli.mail_cmd:inbox",
+    "dkim": "composer.cli.mail_cmd:dkim",
+    "approve": "composer.cli.signoff_cmd:approve",
+    "approvals": "composer.cli.signoff_cmd:approvals",
+    "review": "composer.cli.signoff_cmd:review",
+    "schedule": "composer.cli.signoff_cmd:schedule",
 }
 
 

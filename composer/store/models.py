@@ -271,6 +271,9 @@ NOT_PERSONAL: dict[str, str] = {
     "leases.name": "the name of a running job (a send of one bulletin), not of a person",
     "link_clickers.clicker": "a ledger row id and a link's hash; the ledger row names no one after erasure",
     "event_tallies.link": "a link in the bulletin as clicked, with our unsubscribe tokens taken out",
+    "approvals.manifest": "digests of the bulletin's sections and subjects",
+    "schedules.segments": "segment names",
+    "schedules.snapshot": "the bulletin's rendered copies with merge tokens in place of anyone's data",
 }
 
 
@@ -299,3 +302,48 @@ class Lease(Base):
     acquired_at: Mapped[datetime] = mapped_column()
     heartbeat_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class Approval(Base):
+    """A sign-off (or a reviewer's comment) of one bulletin's exact content: the content
+    hash it approves, with the per-section manifest so a later change can be named. See
+    composer.signoff.approvals."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_key_hash", "key", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # approval, comment
+    key: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    approver: Mapped[str] = mapped_column(String(200))  # as they signed: "Dr Jane Smith, GPC England chair"
+    os_user: Mapped[str] = mapped_column(String(100))  # the OS user who ran the command ('web' for a review link)
+    source: Mapped[str] = mapped_column(String(20))  # cli, review link
+    note: Mapped[str | None] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """A send to run later, with what it sends frozen when it was scheduled: the content
+    (every copy's rendered parts, `snapshot`), the recipients (the campaign's pending rows)
+    and the approved hash. See composer.signoff.schedules."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    send_at: Mapped[datetime] = mapped_column(index=True)
+    transport: Mapped[str] = mapped_column(String(20))
+    segments: Mapped[list[str]] = mapped_column(JSON)
+    # scheduled → running → done | open (some failed or unknown) ; handed_over (SendGrid holds it) ; cancelled
+    status: Mapped[str] = mapped_column(String(20), default="scheduled", index=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provider_batch_id: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(Text)  # what the run or the cancel said, counts only

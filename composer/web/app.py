@@ -8,8 +8,8 @@ or hosts can serve it from one PostgreSQL database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -27,6 +27,7 @@ from composer.tokens import TokenSigner
 from composer.web.assets import AssetRoutes
 from composer.web.limits import BodyLimitMiddleware
 from composer.web.pages import Pages, load_branding
+from composer.web.review import ReviewRoutes
 from composer.web.server import BODY_TIMEOUT
 from composer.web.unsubscribe import Unsubscriber, UnsubscribeRoutes
 from composer.web.webhook import (
@@ -112,8 +113,24 @@ def webhook_verifier(workspace: Workspace) -> SignatureVerifier:
     return SignatureVerifier(key)
 
 
-def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
-    """The app for `workspace`. Opens (and migrates) the store unless one is given."""
+@contextmanager
+def _schedule_runner(workspace: Workspace, store: Store, run: bool) -> Iterator[None]:
+    """While the app runs, a thread that sends due scheduled sends (when `run`)."""
+    if not run:
+        yield
+        return
+    from composer.signoff.running import ScheduleRunner
+
+    runner = ScheduleRunner(workspace, store).start()
+    try:
+        yield
+    finally:
+        runner.stop()
+
+
+def create_app(workspace: Workspace, store: Store | None = None, *, run_schedules: bool = False) -> Starlette:
+    """The app for `workspace`; opens (and migrates) the store unless one is given; with
+    `run_schedules`, sends due scheduled sends in a thread (composer.signoff.schedules)."""
     own_store = store is None
     the_store = store if store is not None else Store(workspace.database_url())
     keys = workspace.secret_keys()
@@ -130,7 +147,8 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            with _schedule_runner(workspace, the_store, run_schedules):
+                yield
         finally:
             if own_store:
                 the_store.close()
@@ -142,6 +160,7 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
         Route("/webhooks/sendgrid", webhook.handle, methods=["POST"]),
         Route("/healthz", _healthz(the_store), methods=["GET"]),
         Route("/assets/{name}", AssetRoutes(workspace.out_dir).get, methods=["GET", "HEAD"]),
+        *ReviewRoutes(workspace, the_store, pages).routes(),
     ]
     app = Starlette(
         routes=routes,
