@@ -1,8 +1,10 @@
-"""Unsubscribe tokens: the one place they are made and read.
+"""Signed tokens: unsubscribe links and review links, the one place they are made and read.
 
-A token signs (contact id, campaign id) with itsdangerous under BULLETIN_SECRET_KEY. It has
-no expiry, because people unsubscribe from old emails. Keys in BULLETIN_OLD_SECRET_KEYS
-still verify, so a key can be rotated without breaking links already sent.
+An unsubscribe token signs (contact id, campaign id) with itsdangerous under
+BULLETIN_SECRET_KEY. It has no expiry, because people unsubscribe from old emails. Keys in
+BULLETIN_OLD_SECRET_KEYS still verify, so a key can be rotated without breaking links
+already sent. A review token (`ReviewSigner`) signs a bulletin key, its content hash and
+an expiry, under another salt, so neither kind of token is ever taken for the other.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 
 SALT = "bulletin.unsubscribe.v1"
 DELIVERY_SALT = "bulletin.delivery.v1"
@@ -151,3 +153,72 @@ def list_unsubscribe_headers(base_url: str, mailto: str, token: str) -> dict[str
         "List-Unsubscribe": f"<{unsubscribe_url(base_url, token)}>, <{unsubscribe_mailto(mailto, token)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+# -- review links ----------------------------------------------------------------------
+
+REVIEW_SALT = "bulletin.review.v1"
+REVIEW_FORM_SALT = "bulletin.review-form.v1"
+
+
+@dataclass(frozen=True)
+class ReviewClaim:
+    """What a review link says: which bulletin, which exact content, until when (Unix time)."""
+
+    key: str
+    content_hash: str
+    expires: int
+
+
+class ExpiredToken(InvalidToken):
+    """A genuine token whose time is up."""
+
+
+class ReviewSigner:
+    """Review links and their forms' CSRF tokens, signed with the secret key (older keys
+    verify). A review token names the bulletin key and the content hash and carries its
+    own expiry; a form token is bound to one review token and lives `form_max_age` seconds."""
+
+    def __init__(self, keys: Sequence[str], form_max_age: int = 2 * 3600) -> None:
+        if not keys:
+            raise ValueError("at least one secret key is needed")
+        signer = {"digest_method": hashlib.sha256}
+        self._review = URLSafeSerializer(list(reversed(keys)), salt=REVIEW_SALT, signer_kwargs=signer)
+        self._form = URLSafeTimedSerializer(list(reversed(keys)), salt=REVIEW_FORM_SALT, signer_kwargs=signer)
+        self.form_max_age = form_max_age
+
+    def make(self, key: str, content_hash: str, expires: int) -> str:
+        return str(self._review.dumps({"k": key, "h": content_hash, "e": int(expires)}))
+
+    def read(self, token: str, now: float) -> ReviewClaim:
+        """The claim, or InvalidToken (tampered, malformed, unknown key) / ExpiredToken."""
+        try:
+            data = self._review.loads(token)
+        except (BadData, UnicodeError, ValueError) as exc:
+            raise InvalidToken("bad review token") from exc
+        if not (
+            isinstance(data, dict)
+            and isinstance(data.get("k"), str)
+            and isinstance(data.get("h"), str)
+            and isinstance(data.get("e"), int)
+        ):
+            raise InvalidToken("bad review token payload")
+        claim = ReviewClaim(key=data["k"], content_hash=data["h"], expires=data["e"])
+        if now >= claim.expires:
+            raise ExpiredToken("review link expired")
+        return claim
+
+    def form_token(self, review_token: str) -> str:
+        return str(self._form.dumps(hashlib.sha256(review_token.encode()).hexdigest()))
+
+    def check_form(self, review_token: str, form_token: str) -> bool:
+        """Whether `form_token` was made for this review link's page, recently."""
+        try:
+            bound = self._form.loads(form_token, max_age=self.form_max_age)
+        except (BadData, UnicodeError, ValueError):
+            return False
+        return isinstance(bound, str) and hmac.compare_digest(bound, hashlib.sha256(review_token.encode()).hexdigest())
+
+
+def review_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/review/{token}"

@@ -80,6 +80,14 @@ class SendSettings(_Strict):
         description="--retry-unknown resends an unknown row only this long after its batch, "
         "so that SendGrid's events (which settle it) have time to arrive",
     )
+    approvals_required: int = Field(
+        default=0, ge=0, le=10,
+        description="How many people other than the sender must approve the exact content before a send",
+    )
+    quiet_hours: str | None = Field(
+        default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="'20:00-07:00' (UK time): a scheduled send in these hours gets a warning",
+    )
 
     @field_validator("transport")
     @classmethod
@@ -96,6 +104,20 @@ class TrackingSettings(_Strict):
 
     opens: bool = Field(default=False, description="Let SendGrid add an open-tracking pixel")
     clicks: bool = Field(default=False, description="Let SendGrid rewrite links through its click-tracking domain")
+    per_person: bool = Field(
+        default=False,
+        description="Keep who opened and clicked. Off: opens and clicks are counted per campaign, "
+        "copy and link, and their address, contact and detail are dropped when they arrive",
+    )
+
+
+class RetentionSettings(_Strict):
+    """How long events and deliveries keep their personal fields (`bulletin lists prune`)."""
+
+    events_days: int = Field(
+        default=400, ge=1,
+        description="After this many days the address and detail of events and deliveries are cleared",
+    )
 
 
 class DkimSettings(_Strict):
@@ -155,6 +177,7 @@ class WorkspaceConfig(_Strict):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     dkim: DkimSettings | None = None
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)
