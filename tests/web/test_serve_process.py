@@ -156,4 +156,6 @@ def test_serve_stops_at_start_on_a_theme_that_is_not_a_mapping(workspace_dir: Pa
     theme.write_text("brand: [unclosed\n", encoding="utf-8")
     result = _serve_exits(workspace_dir, {})
     assert result.returncode == 2, result.stderr
-    assert f"{theme}, line 2" in result.stderr and "YAML syntax error" in result.stderr
+    # Named relative to the workspace, at the line where the unclosed list began.
+    assert "layouts/default/theme.yaml, line 1: YAML syntax error" in result.stderr
+    assert "'[' on this line is never closed" in result.stderr
