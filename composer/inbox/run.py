@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from composer.errors import StoreError
 from composer.identity import AddressHasher
 from composer.inbox.classify import Classifier, Finding, Kind
 from composer.inbox.mailboxes import Mailbox, open_mailbox
@@ -79,13 +78,8 @@ def read_inbox(workspace: Workspace, where: str | None = None, *, store: Store |
 
 @contextlib.contextmanager
 def _inbox_lease(store: Store) -> Iterator[lease.Heartbeat]:
-    holder = lease.acquire(store, LEASE, what="a read of the bounce mailbox")
-    try:
-        with lease.Heartbeat(store, LEASE, holder) as beat:
-            yield beat
-    finally:
-        with contextlib.suppress(StoreError):
-            lease.release(store, LEASE, holder)
+    with lease.held(store, LEASE, what="a read of the bounce mailbox") as beat:
+        yield beat
 
 
 class _Run:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from composer.compose.model import Composition
 from composer.compose.variants import split_name
-from composer.errors import ChecksFailed, InputError, StoreError
+from composer.errors import ChecksFailed, InputError
 from composer.identity import AddressHasher
 from composer.send.batches import Batches
 from composer.send.campaign import audience, freeze, open_campaign
@@ -43,14 +43,8 @@ def campaign_lease(store: Store, key: str) -> Iterator[lease.Heartbeat]:
     """One send of a bulletin at a time, on any host sharing the store: the lease lives
     in the database and is renewed while the send runs; a second sender is refused with
     who holds it and since when, and a crashed holder's lease expires."""
-    name = f"send:{key}"
-    holder = lease.acquire(store, name, what=f"a send of '{key}'")
-    try:
-        with lease.Heartbeat(store, name, holder) as beat:
-            yield beat
-    finally:
-        with contextlib.suppress(StoreError):
-            lease.release(store, name, holder)
+    with lease.held(store, f"send:{key}", what=f"a send of '{key}'") as beat:
+        yield beat
 
 
 def send_bulletin(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from composer.compose.model import Composition
-from composer.errors import BulletinError, StoreError
+from composer.errors import BulletinError
 from composer.send.runner import send_bulletin
 from composer.signoff.schedules import DONE, FAILED, HANDED_OVER, RUNNING, WAITING, from_snapshot
 from composer.store import audit, lease
@@ -50,32 +50,26 @@ def run_due(workspace: Workspace, store: Store, now: datetime | None = None, tra
 
 def run_one(workspace: Workspace, store: Store, schedule_id: int, transport: Any = None) -> bool:
     """Run one schedule under its lease; False when it turned out not to be waiting."""
-    name = f"schedule:{schedule_id}"
-    holder = lease.acquire(store, name, what=f"scheduled send #{schedule_id}")
-    try:
-        with lease.Heartbeat(store, name, holder):
-            with store.session() as session:
-                row = session.get(Schedule, schedule_id)
-                if row is None or row.status not in WAITING:
-                    return False  # another runner finished it, or it was cancelled
-                row.status, row.started_at = RUNNING, row.started_at or utcnow()
-                data, content_hash, segments, via = row.snapshot, row.content_hash, list(row.segments), row.transport
-            status = DONE
-            try:
-                outcome = _run(workspace, store, from_snapshot(data, content_hash), segments, transport or via)
-            except lease.LeaseHeld:
-                raise  # a manual send of the same campaign is running: try again at the next poll
-            except BulletinError as exc:  # refused (a rejected key, a store error): say so, do not loop on it
-                status, outcome = FAILED, f"stopped: {exc}"[:2000]
-            with store.session() as session:
-                row = session.get(Schedule, schedule_id)
-                assert row is not None
-                row.status, row.finished_at, row.outcome = status, utcnow(), outcome
-                audit.record(session, "schedule-run", detail={"schedule_id": schedule_id, "outcome": outcome})
-        return True
-    finally:
-        with contextlib.suppress(StoreError):
-            lease.release(store, name, holder)
+    with lease.held(store, f"schedule:{schedule_id}", what=f"scheduled send #{schedule_id}"):
+        with store.session() as session:
+            row = session.get(Schedule, schedule_id)
+            if row is None or row.status not in WAITING:
+                return False  # another runner finished it, or it was cancelled
+            row.status, row.started_at = RUNNING, row.started_at or utcnow()
+            data, content_hash, segments, via = row.snapshot, row.content_hash, list(row.segments), row.transport
+        status = DONE
+        try:
+            outcome = _run(workspace, store, from_snapshot(data, content_hash), segments, transport or via)
+        except lease.LeaseHeld:
+            raise  # a manual send of the same campaign is running: try again at the next poll
+        except BulletinError as exc:  # refused (a rejected key, a store error): say so, do not loop on it
+            status, outcome = FAILED, f"stopped: {exc}"[:2000]
+        with store.session() as session:
+            row = session.get(Schedule, schedule_id)
+            assert row is not None
+            row.status, row.finished_at, row.outcome = status, utcnow(), outcome
+            audit.record(session, "schedule-run", detail={"schedule_id": schedule_id, "outcome": outcome})
+    return True
 
 
 def _run(workspace: Workspace, store: Store, composition: Composition, segments: list[str], transport: Any) -> str:

@@ -14,17 +14,19 @@ dialects and no window in which two holders both believe they hold it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from composer.errors import InputError
+from composer.errors import InputError, StoreError
 from composer.store.bulk import insert_new
 from composer.store.db import Store, current_actor
 from composer.store.models import Lease
@@ -213,3 +215,17 @@ class Heartbeat:
     def check(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+@contextlib.contextmanager
+def held(store: Store, name: str, *, what: str, ttl: float = DEFAULT_TTL) -> Iterator[Heartbeat]:
+    """Hold `name` while the block runs: acquire (or raise `LeaseHeld`), renew it from a
+    `Heartbeat`, and give it up afterwards, even when the store is away by then (it then
+    expires). The block calls `beat.check()` before each step that needs the lease."""
+    holder = acquire(store, name, what=what, ttl=ttl)
+    try:
+        with Heartbeat(store, name, holder, ttl=ttl) as beat:
+            yield beat
+    finally:
+        with contextlib.suppress(StoreError):
+            release(store, name, holder)
