@@ -339,14 +339,20 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(printable(f"Erase everything stored about {email}? This cannot be undone"), abort=True)
+    app = ctx.find_object(AppContext)
+    assert app is not None
     with _lists(ctx) as opened:
-        result = erase(opened, email)
+        result = erase(opened, email, workspace=app.workspace())
     what = "deleted the contact" if result.contact_deleted else "no contact was stored"
     click.echo(printable(
         f"Erased {email}: {what}, {result.memberships} segment memberships, cleared "
         f"{result.deliveries} deliveries and {result.events} events; erasure suppression "
         f"{result.suppression}."
     ))
+    if result.sendgrid_pushed:
+        click.echo("SendGrid held a scheduled copy for them: added to SendGrid's global suppressions, so it is not sent.")
+    if result.sendgrid_warning:
+        click.secho(printable(f"Warning: {result.sendgrid_warning}"), fg="yellow", err=True)
     if not result.on_disk:
         click.echo(
             "Warning: the database's write-ahead log could not be emptied (another program "

@@ -182,10 +182,16 @@ def schedule(ctx: click.Context, show_all: bool) -> None:
         )
         if v.outcome:
             click.echo(f"      {printable(v.outcome)}")
+        if v.pushed:
+            click.echo(
+                f"      {v.pushed:,} suppressed or erased since the hand-over: added to SendGrid's global "
+                "suppressions, so SendGrid drops their copy at its time"
+            )
         if v.suppressed_since:
             click.secho(
-                f"      {v.suppressed_since:,} of them are suppressed now (unsubscribed since the hand-over), but "
-                f"SendGrid holds their copy and will send it: cancel (#{v.id}) and schedule again to leave them out",
+                f"      {v.suppressed_since:,} suppressed since the hand-over, not yet added to SendGrid's "
+                "suppressions: 'bulletin serve' (every 15 s) or 'bulletin schedule run' adds them before the time, "
+                "and SendGrid then drops their copy",
                 fg="yellow",
             )
 
@@ -210,13 +216,22 @@ def schedule_cancel(ctx: click.Context, schedule_id: int) -> None:
 @click.pass_context
 def schedule_run(ctx: click.Context) -> None:
     """Run every scheduled send that is due, once, then stop (what 'bulletin serve' does every 15 seconds; for cron)."""
+    from composer.signoff.late_suppressions import push_round
     from composer.signoff.running import run_due
     from composer.store.db import Store
 
     workspace = _workspace(ctx)
     store = Store(workspace.database_url())
     try:
-        ran = run_due(workspace, store)
+        pushes = push_round(workspace, store)
+        ran = run_due(workspace, store, push=False)
     finally:
         store.close()
+    if pushes.pushed:
+        click.echo(
+            f"Added {pushes.pushed:,} people suppressed or erased since the hand-over to SendGrid's global "
+            f"suppressions (scheduled send #{', #'.join(map(str, pushes.schedules))}): SendGrid drops their copy."
+        )
+    for failure in pushes.failures:
+        click.secho(printable(failure), fg="yellow", err=True)
     click.echo(f"Ran {len(ran)} scheduled send(s)" + (f": #{', #'.join(map(str, ran))}" if ran else "") + ".")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -38,6 +38,9 @@ from composer.store.models import (
 )
 from composer.timestamps import iso
 
+if TYPE_CHECKING:
+    from composer.workspace import Workspace
+
 
 @dataclass(frozen=True)
 class ForgetResult:
@@ -51,6 +54,8 @@ class ForgetResult:
     suppression: str  # "created", "converted" or "already erased"
     sources: tuple[str, ...]
     on_disk: bool = True  # the old versions of the rows are gone from the database files
+    sendgrid_pushed: int = 0  # scheduled copies SendGrid held for them, now dropped at their time
+    sendgrid_warning: str | None = None  # SendGrid holds a copy and could not be told
 
 
 def _contact(session: Session, norm: str) -> Contact | None:
@@ -101,12 +106,19 @@ def _clear(session: Session, model: Any, where: Any) -> int:
     ))
 
 
-def forget(lists: Lists, address: str) -> ForgetResult:
-    """Erase one person, in one transaction; see the module docstring."""
+def forget(lists: Lists, address: str, workspace: Workspace | None = None) -> ForgetResult:
+    """Erase one person, in one transaction; see the module docstring. With `workspace`,
+    first tell SendGrid to drop any scheduled copy it holds for them (the ledger loses the
+    address here: composer.signoff.late_suppressions.before_erasure)."""
     address = check_address(address, strict=False)
     norm = normalize_email(address)
     hashes = lists.hasher.candidates(norm)
     command = current_command()
+    pushed, warning = 0, None
+    if workspace is not None:
+        from composer.signoff.late_suppressions import before_erasure
+
+        pushed, warning = before_erasure(workspace, lists.store, hashes)
     with lists.store.session() as session:
         contact_id, memberships, sources = _delete_contact(session, norm)
         deliveries = _clear(session, Delivery, _delivery_match(contact_id, hashes, norm))
@@ -138,6 +150,8 @@ def forget(lists: Lists, address: str) -> ForgetResult:
         suppression=state,
         sources=sources,
         on_disk=lists.store.flush_to_disk(),
+        sendgrid_pushed=pushed,
+        sendgrid_warning=warning,
     )
 
 

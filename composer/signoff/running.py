@@ -19,6 +19,7 @@ from sqlalchemy import select
 from composer.compose.model import Composition
 from composer.errors import BulletinError
 from composer.send.runner import send_bulletin
+from composer.signoff.late_suppressions import push_round
 from composer.signoff.schedules import DONE, FAILED, HANDED_OVER, RUNNING, WAITING, from_snapshot
 from composer.store import audit, lease
 from composer.store.db import Store
@@ -30,9 +31,19 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 15.0
 
 
-def run_due(workspace: Workspace, store: Store, now: datetime | None = None, transport: Any = None) -> list[int]:
-    """Run every schedule that is due and not held by another runner; the ids run."""
+def run_due(
+    workspace: Workspace, store: Store, now: datetime | None = None, transport: Any = None, *, push: bool = True
+) -> list[int]:
+    """Run every schedule that is due and not held by another runner; the ids run. First
+    (unless `push` is False) tell SendGrid who was suppressed since a hand-over
+    (composer.signoff.late_suppressions.push_round); a failure there is logged, and the
+    due sends still run."""
     now = now or utcnow()
+    if push:
+        try:
+            push_round(workspace, store, now)
+        except Exception:  # the due sends still run; the next round pushes again
+            log.exception("telling SendGrid about suppressions since a hand-over failed; tried again at the next round")
     with store.session() as session:
         for held in session.scalars(select(Schedule).where(Schedule.status == HANDED_OVER, Schedule.send_at <= now)):
             held.status, held.finished_at = DONE, now  # SendGrid sent what it held at its time

@@ -14,7 +14,9 @@ Then one of two things:
   several serve processes runs it, and one that dies mid-send leaves it resumable).
 
 Suppressions made after scheduling are honoured when serve sends it: every batch is read
-with the suppressions of that moment. Messages handed to SendGrid are SendGrid's.
+with the suppressions of that moment. For messages handed to SendGrid, the people
+suppressed or erased since are added to SendGrid's global suppressions before the time
+(composer.signoff.late_suppressions), and SendGrid drops their copies.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from composer.signoff.approvals import refuse_unless_approved
 from composer.store import audit, lease, ledger, ledger_reads
 from composer.store.db import Store, current_actor
 from composer.store.models import Schedule, utcnow
-from composer.store.suppressions import suppressed_hashes
 from composer.workspace import Workspace
 
 SENDGRID_LIMIT = timedelta(hours=72)  # SendGrid holds a scheduled send at most 72 hours
@@ -267,11 +268,15 @@ class ScheduleView:
     provider_batch_id: str | None
     outcome: str | None
     counts: dict[str, int]
-    # Handed to SendGrid and suppressed since: SendGrid will still send them their copy.
+    # Handed to SendGrid and suppressed since, not yet added to SendGrid's global
+    # suppressions (the next push round does, before the time), and those added already.
     suppressed_since: int = 0
+    pushed: int = 0
 
 
 def list_schedules(store: Store, hasher: AddressHasher, *, include_finished: bool = False) -> list[ScheduleView]:
+    from composer.signoff.late_suppressions import pushed_count, waiting
+
     with store.session() as session:
         query = select(Schedule).order_by(Schedule.send_at)
         if not include_finished:
@@ -280,18 +285,11 @@ def list_schedules(store: Store, hasher: AddressHasher, *, include_finished: boo
             ScheduleView(
                 r.id, r.key, _aware(r.send_at), r.status, r.transport, r.campaign_id, r.content_hash, r.created_by,
                 r.provider_batch_id, r.outcome, ledger_reads.state_counts(session, r.campaign_id),
-                _held_but_suppressed(session, hasher, r.campaign_id) if r.status == HANDED_OVER else 0,
+                len(waiting(session, hasher, r.id, r.campaign_id)) if r.status == HANDED_OVER else 0,
+                pushed_count(session, r.id),
             )
             for r in session.scalars(query)
         ]  # fmt: skip
-
-
-def _held_but_suppressed(session: Any, hasher: AddressHasher, campaign_id: int) -> int:
-    """People whose copy SendGrid holds and who are suppressed now (unsubscribed since)."""
-    held = [r for r in ledger_reads.readers(session, campaign_id) if r.state == ledger.SENT and r.email]
-    keyed = {r.email_hash: hasher.candidates(r.email) for r in held if r.email}
-    blocked = suppressed_hashes(session, (h for hs in keyed.values() for h in hs))
-    return sum(1 for hs in keyed.values() if any(h in blocked for h in hs))
 
 
 def _aware(value: datetime) -> datetime:

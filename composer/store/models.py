@@ -347,3 +347,18 @@ class Schedule(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(Text)  # what the run or the cancel said, counts only
+
+
+class SendGridPush(Base):
+    """A person suppressed (or erased) after their copy was handed to SendGrid for a
+    scheduled send, whose address was then added to SendGrid's global suppressions, so
+    that SendGrid drops the copy at its time. One row per schedule and person: a person is
+    pushed once. Holds the keyed hash only, never the address (composer.signoff.late_suppressions)."""
+
+    __tablename__ = "sendgrid_pushes"
+    __table_args__ = (UniqueConstraint("schedule_id", "email_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    pushed_at: Mapped[datetime] = mapped_column(default=utcnow)

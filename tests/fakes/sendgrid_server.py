@@ -18,6 +18,12 @@ makes a batch id (201), `GET /v3/mail/batch/{id}` validates one, mail/send takes
 pauses a batch, refused later than 10 minutes before its `send_at`; `GET` lists them.
 `delivered()` is what would reach inboxes: accepted messages minus cancelled batches.
 
+Global suppressions: `POST /v3/asm/suppressions/global` `{"recipient_emails": [...]}` (201,
+the same body back) adds addresses; `fail_suppressions_next(n, status)` makes the next n
+such requests answer `status` with SendGrid's error body. As SendGrid does, a scheduled
+message is checked against them when it goes out: `release(batch_id)` is its send time,
+and drops from `delivered()` every message of the batch to an address suppressed by then.
+
 Run it alone for the benchmark: `python -m tests.fakes.sendgrid_server --key KEY` prints
 its URL; `GET /_fake/stats` returns counts.
 """
@@ -289,6 +295,10 @@ class FakeSendGrid:
         self.requests: list[RequestLog] = []
         self.batches: dict[str, str | None] = {}  # batch id → None, "cancel" or "pause"
         self.batch_send_at: dict[str, int] = {}  # batch id → the earliest send_at sent with it
+        self.global_suppressions: set[str] = set()  # lower-cased addresses
+        self.released: dict[str, set[str]] = {}  # batch id → addresses dropped at its send time
+        self._suppression_faults: list[int] = []
+        self.suppression_requests: list[int] = []  # the status of each global-suppression request
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -362,7 +372,35 @@ class FakeSendGrid:
     def delivered(self) -> list[Accepted]:
         """What would reach inboxes: accepted messages minus those in cancelled or paused batches."""
         with self._lock:
-            return [a for a in self.accepted if not (a.batch_id and self.batches.get(a.batch_id))]
+            return [
+                a for a in self.accepted
+                if not (a.batch_id and self.batches.get(a.batch_id))
+                and a.email.lower() not in self.released.get(a.batch_id or "", set())
+            ]  # fmt: skip
+
+    def fail_suppressions_next(self, n: int, status: int = 500) -> None:
+        """Answer the next `n` global-suppression requests with `status` (and nothing added)."""
+        with self._lock:
+            self._suppression_faults.extend([status] * n)
+
+    def _add_global_suppressions(self, body: Any) -> tuple[int, dict[str, Any]]:
+        """POST /v3/asm/suppressions/global: (status, answer)."""
+        with self._lock:
+            if self._suppression_faults:
+                return self._suppression_faults.pop(0), {"errors": [_error("internal error", None)]}
+        emails = body.get("recipient_emails") if isinstance(body, dict) else None
+        if not isinstance(emails, list) or not emails or not all(isinstance(e, str) and _EMAIL.match(e) for e in emails):
+            return 400, {"errors": [_error("recipient_emails must be a list of email addresses", "recipient_emails")]}
+        with self._lock:
+            self.global_suppressions.update(e.lower() for e in emails)
+        return 201, {"recipient_emails": emails}
+
+    def release(self, batch_id: str) -> None:
+        """The batch's send time: SendGrid drops its messages to globally suppressed addresses."""
+        with self._lock:
+            self.released[batch_id] = {
+                a.email.lower() for a in self.accepted if a.batch_id == batch_id and a.email.lower() in self.global_suppressions
+            }
 
     def _new_batch(self) -> str:
         batch_id = secrets.token_hex(16)
@@ -514,8 +552,24 @@ class FakeSendGrid:
                 status, answer = fake._set_batch_status(body)
                 self._answer(status, answer)
 
+            def _suppressions(self) -> None:
+                if not self._authorized():
+                    return
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                status, answer = fake._add_global_suppressions(body)
+                with fake._lock:
+                    fake.suppression_requests.append(status)
+                self._answer(status, answer)
+
             def do_POST(self) -> None:
                 path = self.path.rstrip("/")
+                if path == "/v3/asm/suppressions/global":
+                    self._suppressions()
+                    return
                 if path in ("/v3/mail/batch", "/v3/user/scheduled_sends"):
                     self._scheduling(path)
                     return

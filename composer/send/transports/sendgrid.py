@@ -367,6 +367,29 @@ class SendGridTransport(Transport):
             f"cancel batch {batch_id}",
         )
 
+    def add_global_suppressions(self, emails: list[str]) -> None:
+        """POST /v3/asm/suppressions/global {"recipient_emails": [...]} (201): SendGrid drops
+        every later message to these addresses, a scheduled one it holds included. Adding an
+        address twice is harmless, so a refused or unanswered request is retried with the
+        backoff above (a 429 after its reset time), then raises TransportError."""
+        body = {"recipient_emails": [wire_address(e) for e in emails]}
+        attempt = 0
+        while True:
+            try:
+                self._call(
+                    lambda c: c.asm.suppressions._("global").post(request_body=body, timeout=self.timeout),
+                    f"add {len(emails)} addresses to SendGrid's global suppressions",
+                )
+                return
+            except TransportAuthError:
+                raise
+            except TransportError as exc:
+                if (exc.status is not None and exc.status < 500 and exc.status != 429) or attempt >= self.max_retries:
+                    raise
+                self.stats.retries += 1
+                self._sleep(self._backoff(attempt))
+                attempt += 1
+
     def _call(self, request: Callable[[Any], Any], what: str) -> Any:
         from python_http_client.exceptions import HTTPError
 
