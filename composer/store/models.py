@@ -273,6 +273,7 @@ NOT_PERSONAL: dict[str, str] = {
     "event_tallies.link": "a link in the bulletin as clicked, with our unsubscribe tokens taken out",
     "approvals.manifest": "digests of the bulletin's sections and subjects",
     "schedules.segments": "segment names",
+    "sendgrid_pushes.email_hash": "the keyed hash of a ledger row, kept so that a person is added to SendGrid's suppressions once",
     "schedules.snapshot": "the bulletin's rendered copies with merge tokens in place of anyone's data",
 }
 

@@ -16,10 +16,10 @@ from composer.cli import cli
 from composer.send.transports.sendgrid import SendGridTransport
 from composer.store.db import Store
 from composer.store.models import AuditEntry, SendGridPush
-from composer.workspace import Workspace
 from composer.web.app import create_app
+from composer.workspace import Workspace
 from tests.fakes.sendgrid_server import FakeSendGrid
-from tests.send.conftest import add_contacts, with_env
+from tests.send.conftest import add_contacts
 from tests.signoff.test_schedules import PEOPLE, run_due, schedule, schedules_list
 
 DEE = {"email": "dee@example.org", "segments": ["practice"]}

@@ -138,7 +138,7 @@ def test_sendgrid_hand_over_with_send_at_and_a_cancel_after_it(sg_workspace: Wor
     assert {a.batch_id for a in fake_sendgrid.accepted} == {batch_id}
     assert {a.send_at for a in fake_sendgrid.accepted} == {int(done.send_at.timestamp())}
     assert run_due(ws, timedelta(0)) == []  # SendGrid holds it: serve has nothing to run
-    suppress(ws, "bob@example.org")  # after the hand-over: SendGrid still has bob's copy, and we say so
+    suppress(ws, "bob@example.org")  # after the hand-over: waiting for the next push round, and we say so
     assert [v.suppressed_since for v in schedules_list(ws)] == [1]
     said = cancel(ws, done.schedule_id)
     assert "cancelled at SendGrid" in said and "all 3 messages" in said
