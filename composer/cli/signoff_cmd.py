@@ -215,7 +215,10 @@ def schedule_cancel(ctx: click.Context, schedule_id: int) -> None:
 @schedule.command("run")
 @click.pass_context
 def schedule_run(ctx: click.Context) -> None:
-    """Run every scheduled send that is due, once, then stop (what 'bulletin serve' does every 15 seconds; for cron)."""
+    """Run every scheduled send that is due, once, then stop (what 'bulletin serve' does every 15 seconds; for cron).
+
+    First, for sends handed to SendGrid whose time has not come, add the people suppressed or
+    erased since to SendGrid's global suppressions, so that SendGrid does not send them their copy."""
     from composer.signoff.late_suppressions import push_round
     from composer.signoff.running import run_due
     from composer.store.db import Store

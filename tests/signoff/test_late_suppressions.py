@@ -132,3 +132,22 @@ def test_an_erased_person_is_pushed_at_erasure_and_no_address_is_kept(
         assert pushes and all("@" not in h for h in pushes)
     finally:
         store.close()
+
+
+def test_an_erasure_goes_ahead_when_sendgrid_cannot_be_told_and_says_how_to_stop_the_copy(
+    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = sg_workspace
+    monkeypatch.setattr(SendGridTransport, "_backoff", lambda self, attempt: 0.0)
+    add_contacts(ws, PEOPLE)
+    done = schedule(ws, timedelta(hours=5), transport="sendgrid")
+    fake_sendgrid.fail_suppressions_next(6, status=500)
+    erased = CliRunner().invoke(cli, ["--workspace", str(ws.root), "lists", "forget", "bob@example.org", "--yes"], env=ws.env)
+    assert erased.exit_code == 0, erased.output
+    assert "Erased bob@example.org" in erased.output
+    assert "could not be told to drop it" in erased.output and f"#{done.schedule_id}" in erased.output
+    assert "bulletin schedule cancel" in erased.output
+    assert fake_sendgrid.global_suppressions == set()
+    run_due(ws, timedelta(0))  # the address is gone from the store: nothing left to push
+    assert fake_sendgrid.global_suppressions == set()
+    assert [(v.suppressed_since, v.pushed) for v in schedules_list(ws)] == [(0, 0)]
