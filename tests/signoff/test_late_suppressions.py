@@ -19,7 +19,7 @@ from composer.store.models import AuditEntry, SendGridPush
 from composer.web.app import create_app
 from composer.workspace import Workspace
 from tests.fakes.sendgrid_server import FakeSendGrid
-from tests.send.conftest import add_contacts
+from tests.send.conftest import API_KEY, add_contacts, with_env
 from tests.signoff.test_schedules import PEOPLE, run_due, schedule, schedules_list
 
 DEE = {"email": "dee@example.org", "segments": ["practice"]}
@@ -54,9 +54,9 @@ def _pushes(ws: Workspace) -> tuple[int, list[dict[str, object]]]:
 
 
 def test_people_unsubscribed_after_the_hand_over_do_not_get_sendgrids_copy(
-    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid
+    store_workspace: Workspace, fake_sendgrid: FakeSendGrid
 ) -> None:
-    ws = sg_workspace
+    ws = with_env(store_workspace, SENDGRID_API_KEY=API_KEY, BULLETIN_SENDGRID_API_HOST=fake_sendgrid.url)
     add_contacts(ws, [*PEOPLE, DEE])
     done = schedule(ws, timedelta(hours=5), transport="sendgrid")
     assert done.handed_over is not None and done.handed_over.sent == 4
@@ -110,9 +110,9 @@ def test_a_failing_sendgrid_is_retried_at_the_next_round_and_logged(
 
 
 def test_an_erased_person_is_pushed_at_erasure_and_no_address_is_kept(
-    sg_workspace: Workspace, fake_sendgrid: FakeSendGrid
+    store_workspace: Workspace, fake_sendgrid: FakeSendGrid
 ) -> None:
-    ws = sg_workspace
+    ws = with_env(store_workspace, SENDGRID_API_KEY=API_KEY, BULLETIN_SENDGRID_API_HOST=fake_sendgrid.url)
     add_contacts(ws, PEOPLE)
     schedule(ws, timedelta(hours=5), transport="sendgrid")
     erased = CliRunner().invoke(cli, ["--workspace", str(ws.root), "lists", "forget", "bob@example.org", "--yes"], env=ws.env)
