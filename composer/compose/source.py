@@ -137,9 +137,12 @@ def _text_error(exc: ValidationError, name: str) -> tuple[tuple[Any, ...], str]:
     return (name,), f"the {name} must be one line of text, or a mapping of segment to text (lmc: ...)"
 
 
-def load_bulletin(workspace: Workspace, path: Path) -> LoadedBulletin:
-    """Read a bulletin, its segments and every block it uses; raise on the first mistake."""
-    doc = load_yaml(path)
+def load_bulletin(workspace: Workspace, path: Path, text: str | None = None) -> LoadedBulletin:
+    """Read a bulletin, its segments and every block it uses; raise on the first mistake.
+
+    `text` stands in for the file's contents (the preview's editor composes a draft
+    before it is saved); pictures and messages still refer to `path`."""
+    doc = load_yaml(path, text)
     if not isinstance(doc.data, dict):
         raise InputError("a bulletin must be a YAML mapping (subject:, sections:, ...)", Location(file=path))
     try:
