@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,13 @@ class EditorSession:
                 snapshot = Snapshot(number, comp, None, now, now, (time.perf_counter() - started) * 1000)
                 found: list[drafts.Problem] = []
             except InputError as exc:
-                failure = ComposeFailure.from_exception(exc, self.source.root)
-                snapshot = Snapshot(number, previous, failure, None, now, (time.perf_counter() - started) * 1000)
                 found = drafts.problems(exc, self.source.root)
+                # The draft's line numbers are not the file's: the banner names the field.
+                failure = replace(
+                    ComposeFailure.from_exception(exc, self.source.root), line=None, column=None, message=found[0].message
+                )
+                shown_at = self._draft.composed_at if self._draft else self.state.snapshot().composed_at
+                snapshot = Snapshot(number, previous, failure, shown_at, now, (time.perf_counter() - started) * 1000)
             self._draft = snapshot
         payload = state_payload(snapshot, self.source.label, self.state.instance)
         payload.update(draft=number, problems=[p.as_dict() for p in found], editable=True)

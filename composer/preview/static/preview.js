@@ -51,6 +51,8 @@
 
   function emailUrl(segment, part) {
     const q = new URLSearchParams({ r: ui.recipient, v: `${state.instance}-${state.version}` });
+    // The editor's unsaved draft: the server composes it, and its emails carry `draft`.
+    if (state.draft) q.set("draft", String(state.draft));
     return `/email/${encodeURIComponent(segment)}/${part}?${q}`;
   }
 
@@ -78,7 +80,10 @@
     source.addEventListener("open", () => renderStatus());
     source.addEventListener("version", (event) => {
       const { version, instance } = JSON.parse(event.data);
-      if (!state || version !== state.version || instance !== state.instance) loadState();
+      document.dispatchEvent(new CustomEvent("bulletin:version", { detail: { version, instance } }));
+      // While the editor shows an unsaved draft, the panes follow the draft, not the file.
+      if (window.BulletinEditor && window.BulletinEditor.holdsDraft()) return;
+      if (!state || state.draft || version !== state.version || instance !== state.instance) loadState();
       else renderStatus();
     });
     source.addEventListener("error", () => {
@@ -99,6 +104,8 @@
     renderChecks();
     renderStatus();
     document.body.dataset.version = String(state.version);
+    document.body.dataset.draft = state.draft ? String(state.draft) : "";
+    document.dispatchEvent(new CustomEvent("bulletin:state", { detail: state }));
   }
 
   function renderBar() {
@@ -115,7 +122,9 @@
     banner.hidden = !error;
     if (!error) return;
     $("banner-reason").textContent = error.reason;
-    $("banner-note").textContent = state.composed_at
+    $("banner-note").textContent = state.draft
+      ? "Your unsaved change cannot compose yet; the field marked in the editor says what to fix. Below is the last version that composed."
+      : state.composed_at
       ? `Below is the last good version, composed at ${time(state.composed_at)}. Fix the problem and save: the preview updates by itself.`
       : "Nothing has composed yet. Fix the problem and save: the preview updates by itself.";
     banner.dataset.message = error.message;
@@ -238,6 +247,11 @@
       doc.head.append(style);
     }
     doc.documentElement.classList.toggle("bt-dark-sim", ui.dark);
+    if (!doc.btClicks) {
+      doc.btClicks = true;
+      doc.addEventListener("click", (event) => sectionClicked(doc, event), true);
+    }
+    if (selected !== null) markSection(frame, selected, false);
     frame.dataset.loadedSrc = frame.getAttribute("src");
     frame.dataset.loadedVersion = String(state.version);
   }
@@ -356,7 +370,9 @@
 
   function renderStatus() {
     if (!state) return;
-    if (state.error) {
+    if (state.draft && !state.error) {
+      setStatus(`Unsaved draft composed in ${Math.round(state.duration_ms)} ms`, "draft");
+    } else if (state.error) {
       setStatus(`Compose failed at ${time(state.attempted_at)}`, "error");
     } else if (state.composed_at) {
       setStatus(`Composed at ${time(state.composed_at)} in ${Math.round(state.duration_ms)} ms · live`, "live");
@@ -439,6 +455,71 @@
       delete anchor.dataset.btHighlight;
     }, 2500);
   }
+
+  // ---- the editor's hooks: a clicked section, the selected one, a draft ---------------
+
+  let selected = null; // the section whose form is open (1-based), outlined in the email
+
+  function sectionOf(doc, target) {
+    // The section is the last anchor before the clicked element in document order.
+    let found = null;
+    for (const anchor of doc.querySelectorAll("a[data-section]")) {
+      if (anchor === target || anchor.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING) found = anchor;
+      else break;
+    }
+    return found ? Number(found.dataset.section) : null;
+  }
+
+  function sectionClicked(doc, event) {
+    if (!window.BulletinEditor || !window.BulletinEditor.isOpen()) return;
+    const index = sectionOf(doc, event.target);
+    if (index === null) return;
+    // While editing, a click picks the section; links are not followed.
+    event.preventDefault();
+    window.BulletinEditor.openSection(index);
+  }
+
+  function markSection(frame, index, scroll) {
+    const doc = frame.contentDocument;
+    if (!doc || !doc.documentElement) return;
+    for (const el of doc.querySelectorAll("[data-bt-selected]")) {
+      el.style.outline = "";
+      el.style.outlineOffset = "";
+      delete el.dataset.btSelected;
+    }
+    if (index === null) return;
+    const anchor = doc.querySelector(`a[data-section="${index}"]`);
+    if (!anchor) return;
+    for (const el of sectionElements(anchor)) {
+      el.dataset.btSelected = String(index);
+      el.style.outline = "3px solid #0b5cad";
+      el.style.outlineOffset = "-3px";
+    }
+    if (scroll) {
+      const stageBox = stage.getBoundingClientRect();
+      const frameBox = frame.getBoundingClientRect();
+      const top = stage.scrollTop + frameBox.top - stageBox.top + anchor.getBoundingClientRect().top - 16;
+      stage.scrollTo({ top, behavior: "smooth" });
+    }
+  }
+
+  window.BulletinPreview = {
+    state: () => state,
+    reload: () => loadState(),
+    shown: () => shownSegments(),
+    showDraft(payload) {
+      state = payload;
+      render();
+    },
+    selectSection(index) {
+      selected = index;
+      let first = true;
+      for (const frame of stage.querySelectorAll("iframe")) {
+        markSection(frame, index, first && index !== null && frame.contentDocument && frame.contentDocument.querySelector(`a[data-section="${index}"]`));
+        if (frame.contentDocument && frame.contentDocument.querySelector(`a[data-section="${index}"]`)) first = false;
+      }
+    },
+  };
 
   // ---- controls ---------------------------------------------------------------------
 
