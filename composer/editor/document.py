@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 
-from composer.authoring.writer import dump_yaml, write_atomic
+from composer.authoring.writer import write_atomic
 from composer.editor import roundtrip
 from composer.errors import BulletinError
 
@@ -72,8 +73,10 @@ def without_origins(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def draft_text(document: dict[str, Any]) -> str:
-    """A quick YAML rendering of an unsaved draft, for composing it (not for the file)."""
-    return dump_yaml(without_origins(document))
+    """An unsaved draft as text to compose (never for the file): JSON, which is YAML too,
+    written and read in a fraction of the time of block-style YAML. Non-ASCII is escaped
+    so that no character YAML counts as a line break (U+2028) can end a string early."""
+    return json.dumps(without_origins(document), ensure_ascii=True)
 
 
 def apply(text: str, document: dict[str, Any], loaded: tuple[YAML, Any] | None = None) -> str:

@@ -104,7 +104,13 @@ class EditorRoutes:
         data = await self._document(request)
         shown = [str(s) for s in data.get("shown") or []]
         payload = await run_in_threadpool(self.session.draft, int(data["number"]), data["document"], shown)
-        return _json(payload if payload is not None else {"superseded": True})
+        if payload is None:
+            return _json({"superseded": True})
+        check = data.get("check")
+        if isinstance(check, dict):
+            fields = [str(f) for f in check.get("markdown") or []]
+            payload["check"] = await run_in_threadpool(self.session.check, data["document"], int(check["index"]), fields)
+        return _json(payload)
 
     async def check(self, request: Request) -> Response:
         data = await self._document(request)

@@ -44,6 +44,7 @@ class EditorSession:
         self._lock = threading.Lock()  # one draft compose at a time
         self._latest = 0  # the newest draft number asked for
         self._draft: Snapshot | None = None
+        self._draft_doc: dict[str, Any] | None = None  # what `_draft` was composed from
         # The file as last read round-trip, by digest: reading it costs more than the
         # rest of a save, so it is read when the editor opens and kept after each save.
         self._tree: tuple[str, Any] | None = None
@@ -82,6 +83,7 @@ class EditorSession:
             now = datetime.now(UTC)
             previous = self._draft.composition if self._draft else self.state.snapshot().composition
             workspace = self.source.workspace
+            self._draft_doc = document.without_origins(doc)
             try:
                 comp = drafts.compose_draft(workspace, self.path, doc, shown)
                 snapshot = Snapshot(number, comp, None, now, now, (time.perf_counter() - started) * 1000)
@@ -118,11 +120,8 @@ class EditorSession:
         cached, self._tree = self._tree, None  # apply changes it: kept only if the save works
         tree = cached[1] if cached and cached[0] == base else None
         text = document.apply(current, doc, tree)
-        workspace = self.source.workspace
         try:
-            from composer.compose.pipeline import compose_bulletin
-
-            comp = compose_bulletin(workspace, self.path, text=text)
+            comp = self._recompose(doc, text)
         except InputError as exc:
             found = tuple(drafts.problems(exc, self.source.root))
             raise SaveRefused(f"Not saved: {found[0].message}", problems=found) from None
@@ -135,6 +134,19 @@ class EditorSession:
         self._draft = None
         elapsed = (time.perf_counter() - started) * 1000
         return {"base": new_base, "document": document.parse(text).document, "ms": round(elapsed, 1)}
+
+    def _recompose(self, doc: dict[str, Any], text: str) -> Composition:
+        """Every segment and combination of the saved text. The draft on screen is usually
+        this very document (the page composes each change before Save can be pressed):
+        then its segments are kept and only the combinations are rendered."""
+        from composer.compose.pipeline import compose_bulletin
+        from composer.compose.variants import every_audience
+
+        draft = self._draft
+        if draft is not None and draft.composition is not None and draft.error is None and self._draft_doc == document.without_origins(doc):
+            comp = draft.composition
+            return comp.more(every_audience(comp.order)) if comp.more else comp
+        return compose_bulletin(self.source.workspace, self.path, text=text)
 
     def upload(self, wanted: str, data: bytes) -> dict[str, Any]:
         picture = uploads.save_upload(self.path, wanted, data)

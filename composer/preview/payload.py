@@ -6,6 +6,7 @@ https and data: images, so an email can never run code in the preview.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -108,6 +109,9 @@ def state_payload(snapshot: Snapshot, label: str, instance: str = "") -> dict[st
                 "subject": render.envelope.subject,
                 "preheader": render.preheader,
                 "html_bytes": comp.report.sizes.get(name),
+                # The page reloads a pane only when its email changed (an edit to an
+                # lmc-only section leaves the other panes alone).
+                "digest": hashlib.sha256(render.html.encode("utf-8")).hexdigest()[:16],
                 "sections": [
                     {"index": s.index, "block": s.block, "title": s.title, "anchor": s.anchor}
                     for s in render.sections

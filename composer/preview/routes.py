@@ -128,7 +128,9 @@ class PreviewRoutes:
         for comp in compositions:
             found = [a for a in (comp.assets.values() if comp else ()) if a.public_name == name]
             if found:
-                return FileResponse(found[0].path, media_type=found[0].content_type, headers=NO_STORE)
+                # Named by content: a changed picture gets a new name, so this may be kept.
+                forever = {"Cache-Control": "public, max-age=31536000, immutable"}
+                return FileResponse(found[0].path, media_type=found[0].content_type, headers=forever)
         return _text("No such picture in this bulletin.", 404)
 
     async def events(self, request: Request) -> Response:

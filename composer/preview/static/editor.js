@@ -54,7 +54,6 @@
     renderHeader();
     renderList();
     draft();
-    check();
   }
 
   async function draft() {
@@ -68,9 +67,13 @@
     const started = performance.now();
     try {
       const shown = window.BulletinPreview.shown();
-      const payload = await post("/api/edit/draft", { number, document: E.doc, shown });
+      // The open section is checked in the same request: one round trip a keystroke.
+      const index = E.selected;
+      const body = { number, document: E.doc, shown, check: index === null ? null : { index, markdown: E.markdownPaths } };
+      const payload = await post("/api/edit/draft", body);
       if (payload.superseded || number !== E.draftNo || !E.dirty) return;
       E.problems = payload.problems || [];
+      if (payload.check && index === E.selected) checked(payload.check);
       payload.editor_started = started;
       window.BulletinPreview.showDraft(payload);
       renderProblems();
@@ -91,16 +94,19 @@
     const index = E.selected;
     try {
       const result = await post("/api/edit/check", { document: E.doc, index, markdown: E.markdownPaths });
-      if (index !== E.selected) return;
-      E.sectionProblems = result.problems || [];
-      for (const box of panel.querySelectorAll("[data-markdown-path]")) {
-        showMarkdown(box, (result.markdown || {})[box.dataset.markdownPath] || "");
-      }
-      renderProblems();
+      if (index === E.selected) checked(result);
     } finally {
       E.checking = false;
       if (E.checkAgain) check();
     }
+  }
+
+  function checked(result) {
+    E.sectionProblems = result.problems || [];
+    for (const box of panel.querySelectorAll("[data-markdown-path]")) {
+      showMarkdown(box, (result.markdown || {})[box.dataset.markdownPath] || "");
+    }
+    renderProblems();
   }
 
   // ---- the panel --------------------------------------------------------------------

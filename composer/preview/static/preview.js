@@ -50,9 +50,11 @@
   }
 
   function emailUrl(segment, part) {
-    const q = new URLSearchParams({ r: ui.recipient, v: `${state.instance}-${state.version}` });
+    // The version in the URL is the email's digest: an unchanged pane is not reloaded.
+    const info = state.segments.find((s) => s.name === segment);
+    const q = new URLSearchParams({ r: ui.recipient, v: info && info.digest ? info.digest : `${state.instance}-${state.version}` });
     // The editor's unsaved draft: the server composes it, and its emails carry `draft`.
-    if (state.draft) q.set("draft", String(state.draft));
+    if (state.draft) q.set("draft", "1");
     return `/email/${encodeURIComponent(segment)}/${part}?${q}`;
   }
 
