@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from composer.compose.assets import CONTENT_TYPES, MAX_BYTES, asset_dir
+from composer.compose.assets import CONTENT_TYPES, MAX_BYTES
 from composer.compose.limits import SOURCE_FILE_MAX_BYTES
 from composer.editor import uploads
 from composer.editor.session import EditorSession, SaveRefused
@@ -138,8 +138,8 @@ class EditorRoutes:
         return _json({"ok": True, **result})
 
     async def picture(self, request: Request) -> Response:
-        folder = asset_dir(self.session.path)
         try:
+            folder = uploads.picture_folder(self.session.path, self.session.source.root)
             path = uploads.inside(folder, request.path_params["name"])
         except InputError as exc:
             return _refused(exc.reason, 404)

@@ -149,7 +149,7 @@ class EditorSession:
         return compose_bulletin(self.source.workspace, self.path, text=text)
 
     def upload(self, wanted: str, data: bytes) -> dict[str, Any]:
-        picture = uploads.save_upload(self.path, wanted, data)
+        picture = uploads.save_upload(self.path, self.source.root, wanted, data)
         return {"picture": picture.as_dict(), "pictures": [p.as_dict() for p in uploads.pictures(self.path)]}
 
 

@@ -45,6 +45,15 @@ def inside(folder: Path, name: str) -> Path:
     return path
 
 
+def picture_folder(bulletin: Path, root: Path) -> Path:
+    """The bulletin's picture folder, refused if it (or a link in its place) leads out
+    of the workspace: uploads must land where compose and the workspace's owner look."""
+    folder = asset_dir(bulletin)
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"{folder.name}/ leads outside the workspace; uploads go only into the workspace")
+    return folder
+
+
 def _measure(data: bytes) -> tuple[str, int, int]:
     """(format, width, height) when `data` is a whole PNG, JPEG or GIF; else InputError."""
     from PIL import Image, UnidentifiedImageError
@@ -83,7 +92,7 @@ def safe_name(wanted: str, fmt: str) -> str:
     return stem + FORMATS[fmt][0]
 
 
-def save_upload(bulletin: Path, wanted: str, data: bytes) -> Picture:
+def save_upload(bulletin: Path, root: Path, wanted: str, data: bytes) -> Picture:
     """Check `data` and put it in the picture folder; the name it was saved under."""
     if len(data) > MAX_BYTES:
         raise InputError(
@@ -93,7 +102,7 @@ def save_upload(bulletin: Path, wanted: str, data: bytes) -> Picture:
     if not data:
         raise InputError("the file is empty")
     fmt, width, height = _measure(data)
-    folder = asset_dir(bulletin)
+    folder = picture_folder(bulletin, root)
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_name(wanted, fmt)
     stem, ext = name.rsplit(".", 1)

@@ -162,3 +162,19 @@ def test_the_editor_is_off_unless_the_preview_is_on_loopback(preview_state: Prev
     client = TestClient(create_app(preview_state))
     assert client.get("/api/state").json()["editable"] is False
     assert client.get("/api/edit/session").status_code == 404
+
+
+def test_no_upload_through_a_picture_folder_that_leads_out_of_the_workspace(
+    client: TestClient, opened: dict[str, Any], bulletin_path: Path, tmp_path: Path
+) -> None:
+    folder = bulletin_path.with_suffix("")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for item in folder.iterdir():
+        item.unlink()
+    folder.rmdir()
+    folder.symlink_to(outside, target_is_directory=True)
+    octet = headers(opened, **{"Content-Type": "application/octet-stream"})
+    response = client.post("/api/edit/upload?name=team.png", content=png(), headers=octet)
+    assert response.status_code == 422 and "outside the workspace" in response.json()["message"]
+    assert list(outside.iterdir()) == []
