@@ -55,6 +55,10 @@ PART_HELP = {
 }
 
 
+# Words for the parts of an image or link that read better than their names.
+PART_LABELS = {"src": "Picture", "alt": "Alt text", "href": "Links to", "url": "Web address", "text": "Words of the link"}
+
+
 def label(name: str) -> str:
     """`attribution_name` → `Attribution name`."""
     return name.replace("_", " ").capitalize()
@@ -70,7 +74,7 @@ def _object_parts(kind: str) -> list[dict[str, Any]]:
         parts.append(
             {
                 "name": name,
-                "label": label(name),
+                "label": PART_LABELS.get(name) or label(name),
                 "widget": widgets[name],
                 "required": info.is_required(),
                 "default": None,

@@ -246,3 +246,27 @@ def test_remove_with_undo_duplicate_and_add_from_the_catalogue(page: Any, served
     blocks = [s["block"] for s in data["sections"]]
     assert blocks.count("elections") == 2
     assert {"block": "article", "headline": "Practice manager survey", "body": "Tell us how the year went."} in data["sections"]
+
+
+def test_a_new_block_folder_gets_its_form_with_no_code(page: Any, served: tuple[PreviewServer, Path, Any]) -> None:
+    import shutil
+
+    _, bulletin, _ = served
+    sections = bulletin.parent.parent / "sections"
+    shutil.copytree(sections / "article", sections / "notice")
+    declaration = (sections / "notice" / "block.yaml").read_text(encoding="utf-8")
+    declaration = declaration.split("\nfields:", 1)[1].split("\nimport:", 1)[0]
+    (sections / "notice" / "block.yaml").write_text(
+        "description: A short notice for practices, with an optional picture.\ntitle_field: headline\nfields:"
+        + declaration.replace("The heading of the item", "What the notice is about"),
+        encoding="utf-8",
+    )
+    open_editor(page)
+    page.locator("#add-block").select_option("notice")
+    expect(page.locator("#add-block-about")).to_have_text("A short notice for practices, with an optional picture.")
+    page.locator("#add-section-button").click()
+    form = page.locator("#section-form")
+    expect(form.locator('[data-field-path="headline"] .help')).to_contain_text("What the notice is about")
+    expect(form.locator('[data-field-path="body"] textarea')).to_be_visible()
+    expect(form.locator('[data-field-path="image.src"] select')).to_be_visible()
+    expect(form.get_by_role("button", name="Add links row")).to_be_visible()

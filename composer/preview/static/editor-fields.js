@@ -39,7 +39,9 @@ window.BulletinFields = (() => {
     }
     const title = h("label", { className: "field-label", for: id, text: field.label });
     if (field.required) title.append(h("span", { className: "required", text: " (required)" }));
-    return h("div", { className: `field widget-${field.widget}`, "data-field-path": path, "data-field": field.name }, title, input, help, message);
+    // A list or a group says what it holds before its rows; a single input after it.
+    const parts = field.widget === "list" || field.parts ? [title, help, input, message] : [title, input, help, message];
+    return h("div", { className: `field widget-${field.widget}`, "data-field-path": path, "data-field": field.name }, ...parts);
   }
 
   // ---- one value ----------------------------------------------------------------
