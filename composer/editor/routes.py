@@ -104,8 +104,6 @@ class EditorRoutes:
         data = await self._document(request)
         shown = [str(s) for s in data.get("shown") or []]
         payload = await run_in_threadpool(self.session.draft, int(data["number"]), data["document"], shown)
-        if payload is None:
-            return _json({"superseded": True})
         check = data.get("check")
         if isinstance(check, dict):
             fields = [str(f) for f in check.get("markdown") or []]

@@ -1,8 +1,7 @@
 """The editor's side of one `bulletin preview`: the draft being shown, and saving it.
 
 The page holds the document; the server keeps only the latest composed draft (so the
-panes can load its emails) and composes one draft at a time, skipping any that a newer
-keystroke has already replaced. A save checks the file is still the one the page loaded,
+panes can load its emails) and composes one draft at a time. A save checks the file is still the one the page loaded,
 composes the new text (a mistake is reported and nothing is written), writes it
 atomically, and hands the composition to the preview state, so the panes update at once.
 """
@@ -42,7 +41,6 @@ class EditorSession:
         self.source = source
         self.guard = Guard()
         self._lock = threading.Lock()  # one draft compose at a time
-        self._latest = 0  # the newest draft number asked for
         self._draft: Snapshot | None = None
         self._draft_doc: dict[str, Any] | None = None  # what `_draft` was composed from
         # The file as last read round-trip, by digest: reading it costs more than the
@@ -73,12 +71,10 @@ class EditorSession:
             "picture_folder": document_folder(self.source),
         }
 
-    def draft(self, number: int, doc: dict[str, Any], shown: list[str]) -> dict[str, Any] | None:
-        """The preview payload of draft `number`, or None when a newer one replaced it."""
-        self._latest = max(self._latest, number)
+    def draft(self, number: int, doc: dict[str, Any], shown: list[str]) -> dict[str, Any]:
+        """The preview payload of draft `number` (the page numbers its drafts and sends
+        the next only when the last is answered, so none queue up here)."""
         with self._lock:
-            if number < self._latest:
-                return None
             started = time.perf_counter()
             now = datetime.now(UTC)
             previous = self._draft.composition if self._draft else self.state.snapshot().composition

@@ -71,7 +71,7 @@
       const index = E.selected;
       const body = { number, document: E.doc, shown, check: index === null ? null : { index, markdown: E.markdownPaths } };
       const payload = await post("/api/edit/draft", body);
-      if (payload.superseded || number !== E.draftNo || !E.dirty) return;
+      if (number !== E.draftNo || !E.dirty) return;
       E.problems = payload.problems || [];
       if (payload.check && index === E.selected) checked(payload.check);
       payload.editor_started = started;
@@ -423,9 +423,18 @@
   // ---- saving, and the file changing under us ---------------------------------------------
 
   async function save() {
+    if (E.saving) return;
+    E.saving = true;
     $("save").disabled = true;
     $("save-status").textContent = "Saving…";
-    const result = await post("/api/edit/save", { base: E.base, document: E.doc });
+    let result;
+    try {
+      result = await post("/api/edit/save", { base: E.base, document: E.doc });
+    } catch (err) {
+      result = { ok: false, message: `Not saved: the preview did not answer (${err.message}). Is it still running?` };
+    } finally {
+      E.saving = false;
+    }
     if (result.ok) {
       E.base = result.base;
       E.doc = result.document;
@@ -506,6 +515,14 @@
     openSection: (index) => (E.doc ? openSection(index) : setOpen(true).then(() => openSection(index))),
     dirty: () => E.dirty,
   };
+
+  // Ctrl+S (⌘S) saves while editing, as in a word processor.
+  document.addEventListener("keydown", (event) => {
+    if (E.open && E.dirty && (event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+      event.preventDefault();
+      save();
+    }
+  });
 
   window.addEventListener("beforeunload", (event) => {
     if (E.dirty) event.preventDefault();
