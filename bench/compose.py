@@ -1,7 +1,10 @@
 """Benchmark compose: each stage per segment in process, and the whole `bulletin compose`.
 
-When node and npm are present, installs official MJML (npm `mjml@4`) into bench/.cache and
-renders the same MJML with it in the same run, printing the ratio. Not a timed test.
+Composes a temporary copy of the workspace (as tests/support.py does), never the
+checkout: nothing is written into the repository. When node and npm are present, renders
+the same MJML with official MJML in the same run and prints the ratio; it uses
+`NODE_PATH` when that holds `mjml`, else installs npm `mjml@4` once into a cache folder
+outside the repository. Not a timed test. Prints the encoded HTML part of every copy too.
 
     .venv/bin/python bench/compose.py [--runs 20]
 """
@@ -10,18 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-SAMPLE = REPO / "bulletins" / "2026-06-gpce.yaml"
-NODE_DIR = REPO / "bench" / ".cache" / "node"
+from tests.support import copy_workspace  # noqa: E402
+
+SAMPLE = Path("bulletins/2026-06-gpce.yaml")
+NODE_DIR = Path(tempfile.gettempdir()) / "bulletin-bench-mjml"
+ENV = {**os.environ, "BULLETIN_SECRET_KEY": "bench-compose-not-a-secret"}
 NODE_SCRIPT = """
 const mjml = require('mjml');
 const fs = require('fs');
@@ -44,40 +52,42 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f} ms"
 
 
-def stage_timings(runs: int) -> tuple[dict[str, dict[str, float]], str]:
-    """Median seconds per stage per segment, after one warm-up compose."""
+def stage_timings(root: Path, runs: int) -> tuple[dict[str, dict[str, float]], str, dict[str, int]]:
+    """Median seconds per stage per segment, after one warm-up compose; and every copy's
+    encoded HTML part."""
     from mjml import mjml2html
 
     from composer.compose import checks
+    from composer.compose.compact import compact_html
     from composer.compose.inline import inline_css, mark_inline_styles
     from composer.compose.merge import fill, substitutions
     from composer.compose.mime import encoded_size
     from composer.compose.pipeline import compose_bulletin, sample_recipient
-    from composer.compose.render import SegmentRenderer
+    from composer.compose.render import SegmentRenderer, finish_html
     from composer.compose.source import load_bulletin
     from composer.workspace import load_workspace
 
-    workspace = load_workspace(REPO)
-    compose_bulletin(workspace, SAMPLE)  # warm caches, as a long-running preview would be
+    workspace = load_workspace(root, env=ENV)
+    sizes = compose_bulletin(workspace, root / SAMPLE).report.sizes  # warms caches, as a preview would be
     started = time.perf_counter()
-    bulletin = load_bulletin(workspace, SAMPLE)
+    bulletin = load_bulletin(workspace, root / SAMPLE)
     renderer = SegmentRenderer(workspace, bulletin)
     load_time = time.perf_counter() - started
     subs = substitutions(sample_recipient(workspace))
     results: dict[str, dict[str, float]] = {}
     lmc_mjml = ""
     for segment in bulletin.meta.segments:
-        samples: dict[str, list[float]] = {k: [] for k in ("jinja+text", "mjml", "inline", "checks", "size")}
+        samples: dict[str, list[float]] = {k: [] for k in ("jinja+text", "mjml", "inline+finish", "checks", "size")}
         for _ in range(runs):
             t = time.perf_counter()
-            mjml, _text = renderer._render_document(bulletin.sections_for(segment), segment)
+            mjml, _text = renderer._render_document(bulletin.sections_for_audience((segment,)), (segment,))
             samples["jinja+text"].append(time.perf_counter() - t)
             t = time.perf_counter()
             html = str(mjml2html(mark_inline_styles(mjml), disable_comments=True))
             samples["mjml"].append(time.perf_counter() - t)
             t = time.perf_counter()
-            html = inline_css(html)
-            samples["inline"].append(time.perf_counter() - t)
+            html = compact_html(finish_html(inline_css(html), renderer.theme))
+            samples["inline+finish"].append(time.perf_counter() - t)
             t = time.perf_counter()
             size = encoded_size(fill(html, subs))
             samples["size"].append(time.perf_counter() - t)
@@ -89,15 +99,15 @@ def stage_timings(runs: int) -> tuple[dict[str, dict[str, float]], str]:
         if segment == "lmc":
             lmc_mjml = mjml
     results["_load"] = {"load+validate+compile": load_time}
-    return results, lmc_mjml
+    return results, lmc_mjml, dict(sizes)
 
 
-def whole_process(runs: int) -> list[float]:
+def whole_process(root: Path, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "composer", "--workspace", str(REPO), "compose", str(SAMPLE),
-                        "--out", str(REPO / "bench" / ".cache" / "out")], check=True, capture_output=True)  # fmt: skip
+        subprocess.run([sys.executable, "-m", "composer", "--workspace", str(root), "compose", str(root / SAMPLE),
+                        "--out", str(root / "out")], check=True, capture_output=True, env=ENV)  # fmt: skip
         times.append(time.perf_counter() - t)
     return times
 
@@ -108,8 +118,11 @@ def official_mjml(mjml: str, runs: int) -> dict[str, float] | None:
         print("official MJML: skipped (node/npm not found)")
         return None
     NODE_DIR.mkdir(parents=True, exist_ok=True)
-    if not (NODE_DIR / "node_modules" / "mjml").is_dir():
-        print("installing npm mjml@4 into bench/.cache/node ...", flush=True)
+    given = [Path(p) for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p]
+    if any((p / "mjml").is_dir() for p in given):
+        pass
+    elif not (NODE_DIR / "node_modules" / "mjml").is_dir():
+        print(f"installing npm mjml@4 into {NODE_DIR} ...", flush=True)
         (NODE_DIR / "package.json").write_text('{"private": true}\n', encoding="utf-8")
         proc = subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", "mjml@4"],
                               cwd=NODE_DIR, capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
@@ -128,14 +141,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
 
-    results, lmc_mjml = stage_timings(args.runs)
+    with tempfile.TemporaryDirectory(prefix="bench-compose-") as tmp:
+        root = copy_workspace(Path(tmp) / "workspace")
+        results, lmc_mjml, sizes = stage_timings(root, args.runs)
+        process = whole_process(root, 5)
     print(f"Compose stages per segment (median of {args.runs}, warm):")
     for segment, stages in results.items():
         print(f"  {segment}:")
         for stage, seconds in stages.items():
             print(f"    {stage:22} {ms(seconds)}")
-    process = whole_process(5)
-    print(f"Whole `bulletin compose` process, 3 segments: median {statistics.median(process):.3f} s, "
+    print("HTML part as encoded (quoted-printable), per copy:")
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        print(f"  {name:24} {size / 1000:5.1f} KB")
+    print(f"Whole `bulletin compose` process, 3 segments and 4 combinations: median {statistics.median(process):.3f} s, "
           f"min {min(process):.3f} s (target <= 1 s)")  # fmt: skip
     official = official_mjml(lmc_mjml, args.runs)
     if official:

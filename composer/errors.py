@@ -6,8 +6,11 @@ number, block and field for input; the provider, HTTP status and body for an API
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 
 class BulletinError(Exception):
@@ -64,6 +67,22 @@ class Location:
         return ", ".join(parts)
 
 
+def display_path(path: Path | str, root: Path | None) -> str:
+    """`path` relative to the workspace when it is inside it, as staff would type it."""
+    if root is None:
+        return str(path)
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+def did_you_mean(word: object, known: Iterable[str]) -> str:
+    """' - did you mean 'petition'?' for the closest of `known`, or '' when none is close."""
+    close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 class InputError(BulletinError):
     """Bad input from a person: a bulletin, a block, a layout, a CSV, an argument."""
 
@@ -74,6 +93,68 @@ class InputError(BulletinError):
         where = self.location.describe()
         super().__init__(f"{where}: {message}" if where else message)
         self.reason = message
+
+    def describe(self, root: Path | None = None) -> str:
+        """The message with the file shown relative to the workspace `root`."""
+        if self.location.file is None or root is None:
+            return str(self)
+        where = replace(self.location, file=display_path(self.location.file, root)).describe()
+        return f"{where}: {self.reason}"
+
+    def as_data(self, root: Path | None = None) -> dict[str, Any]:
+        """The problem as plain data (for JSON and the editor): what, and where."""
+        loc = self.location
+        return {
+            "message": self.reason,
+            "file": display_path(loc.file, root) if loc.file is not None else None,
+            "line": loc.line,
+            "column": loc.column,
+            "section": loc.section,
+            "block": loc.block,
+            "field": loc.field,
+            "row": loc.row,
+        }
+
+
+def _by_line(error: InputError) -> tuple[int, int, int]:
+    loc = error.location
+    return (loc.line is None, loc.line or 0, loc.section or 0)
+
+
+class InputErrors(InputError):
+    """Every problem found in one input, sorted by line, so two mistakes take one run.
+
+    With one problem it is that problem (its location and reason); with several,
+    `location` and `reason` are the first's and `errors` holds them all.
+    """
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        if not errors:
+            raise ValueError("InputErrors needs at least one error")
+        unique = {str(e): e for e in errors}  # a broken block used twice is one problem
+        self.errors = tuple(sorted(unique.values(), key=_by_line))
+        first = self.errors[0]
+        super().__init__(first.reason, first.location)
+        if len(self.errors) > 1:
+            self.message = self.describe()
+
+    def describe(self, root: Path | None = None) -> str:
+        if len(self.errors) == 1:
+            return self.errors[0].describe(root)
+        files = {e.location.file for e in self.errors}
+        if len(files) == 1 and None not in files:
+            shown = display_path(next(iter(files)), root)  # type: ignore[arg-type]
+            lines = [
+                f"{replace(e.location, file=None).describe() or 'the file'}: {e.reason}" for e in self.errors
+            ]
+            head = f"{len(self.errors)} problems in {shown}:"
+        else:
+            lines = [e.describe(root) for e in self.errors]
+            head = f"{len(self.errors)} problems:"
+        return "\n".join([head, *(f"  {line}" for line in lines)])
+
+    def as_data(self, root: Path | None = None) -> dict[str, Any]:
+        return {**super().as_data(root), "problems": [e.as_data(root) for e in self.errors]}
 
 
 class ChecksFailed(BulletinError):

@@ -8,9 +8,14 @@ package treat as line breaks.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _SEPARATORS = {"\u2028", "\u2029"}
+# The same set as a pattern, for scanning many values fast (a 100,000-row import):
+# Unicode category Cc is exactly U+0000–U+001F and U+007F–U+009F.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def is_control(char: str, *, allow_tab: bool = False) -> bool:
@@ -22,7 +27,8 @@ def is_control(char: str, *, allow_tab: bool = False) -> bool:
 
 def first_control(value: str, *, allow_tab: bool = False) -> str | None:
     """The first control character in `value`, or None."""
-    return next((c for c in value if is_control(c, allow_tab=allow_tab)), None)
+    found = (_CONTROL_BUT_TAB if allow_tab else _CONTROL).search(value)
+    return found.group() if found else None
 
 
 def describe_control(char: str) -> str:

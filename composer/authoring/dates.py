@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MONTHS = {m: i + 1 for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"]
-)}
-_TIME = r"(?P<time>midday|noon|midnight|\d{1,2}(?:[.:]\d{2})?\s*(?:am|pm)|\d{1,2}[:.]\d{2})"
+from composer.timestamps import CLOCK, MONTHS, clock
+
+_TIME = rf"(?P<time>{CLOCK})"
 _DATE = r"(?:\w+day\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[A-Za-z]+)\s+(?P<year>\d{4})"
 DATED = re.compile(
     rf"^(?P<label>[^–—:]+?)\s*[–—:-]\s*(?:(?:at\s+)?{_TIME}\s*(?:on\s+)?,?\s*)?{_DATE}"
@@ -33,22 +31,8 @@ class Step:
 
 
 def _clock(text: str | None) -> str:
-    if not text:
-        return "00:00"
-    text = text.lower().replace(" ", "")
-    if text in ("midday", "noon"):
-        return "12:00"
-    if text == "midnight":
-        return "00:00"
-    found = re.fullmatch(r"(\d{1,2})(?:[.:](\d{2}))?(am|pm)?", text)
-    if not found:
-        return "00:00"
-    hour, minute = int(found[1]), int(found[2] or 0)
-    if found[3] == "pm" and hour < 12:
-        hour += 12
-    if found[3] == "am" and hour == 12:
-        hour = 0
-    return f"{hour:02d}:{minute:02d}"
+    at = clock(text) if text else None
+    return at.strftime("%H:%M") if at else "00:00"
 
 
 def _group(found: re.Match[str], name: str) -> str | None:

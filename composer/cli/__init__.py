@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from composer.errors import BulletinError
+from composer.errors import BulletinError, InputError
 
 # verb → "module:attribute"; each module defines one click command or group.
 COMMANDS: dict[str, str] = {
@@ -52,7 +52,9 @@ class LazyGroup(click.Group):
         except BulletinError as exc:
             if _debug(ctx):
                 raise
-            raise UserFacingError(str(exc), exc.exit_code) from exc
+            # Paths as staff know them: relative to the workspace once it is known.
+            shown = exc.describe(_root(ctx)) if isinstance(exc, InputError) else str(exc)
+            raise UserFacingError(shown, exc.exit_code) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -84,17 +86,25 @@ def _debug(ctx: click.Context) -> bool:
     return bool(obj and obj.debug)
 
 
+def _root(ctx: click.Context) -> Path | None:
+    obj = ctx.find_object(AppContext)
+    return obj.loaded_root if obj else None
+
+
 class AppContext:
     """What every verb gets: the workspace root option and the debug flag."""
 
     def __init__(self, workspace: Path | None, debug: bool) -> None:
         self.workspace_root = workspace
         self.debug = debug
+        self.loaded_root: Path | None = None  # the workspace's folder, once it is loaded
 
     def workspace(self) -> Any:
         from composer.workspace import load_workspace
 
-        return load_workspace(self.workspace_root)
+        loaded = load_workspace(self.workspace_root)
+        self.loaded_root = Path(loaded.root)
+        return loaded
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,30 +8,34 @@ from pathlib import Path
 import click
 
 from composer.cli import AppContext
+from composer.errors import display_path
 from composer.safetext import printable
 
 BULLETIN_ARG = click.argument("bulletin", type=click.Path(dir_okay=False, path_type=Path))
 
 
 def _print_report(report: object, *, quiet_ok: bool = False) -> None:
-    from composer.compose.model import Report
+    from composer.compose.model import Report, group_findings
 
     assert isinstance(report, Report)
     for name, size in report.sizes.items():
         click.echo(f"  {name}: HTML part {size / 1000:.1f} KB encoded (Gmail clips at 102 KB)")
-    for finding in report.findings:
-        where = []
-        if finding.segment:
-            where.append(finding.segment)
-        if finding.section:
-            where.append(f"section {finding.section} ({finding.block})")
-        prefix = f"[{', '.join(where)}] " if where else ""
+    # Each problem once, with the segments it is in: the same link in a section every
+    # segment gets is one line, as the preview and `send` show it.
+    grouped = group_findings([*report.errors, *report.warnings])
+    for group in grouped:
+        finding = group.finding
         colour = "red" if finding.severity == "error" else "yellow"
         # Messages quote link text and addresses from the bulletin: print them escaped.
-        click.secho(f"  {finding.severity}: {prefix}{printable(finding.message)}", fg=colour)
+        click.secho(f"  {finding.severity}: {printable(group.label())}", fg=colour)
     if not report.findings and not quiet_ok:
         click.echo("  no problems found")
-    click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    errors = sum(1 for g in grouped if g.finding.severity == "error")
+    click.echo(f"{_count(errors, 'error')}, {_count(len(grouped) - errors, 'warning')}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @click.command()
@@ -48,11 +52,20 @@ def compose(ctx: click.Context, bulletin: Path, segments: tuple[str, ...], out_d
     composition = compose_bulletin(workspace, bulletin, segments or None)
     target = out_dir or default_out_dir(workspace, bulletin)
     write_outputs(workspace, composition, target)
-    click.echo(f"Composed {bulletin} for {', '.join(composition.renders)} into {target}/")
+    shown = display_path(target, Path(workspace.root))
+    click.echo(f"Composed {display_path(bulletin, Path(workspace.root))} for {', '.join(composition.renders)} into {shown}/")
     _print_report(composition.report)
     if open_browser:
         first = next(iter(composition.renders))
         webbrowser.open((target / f"{first}.html").resolve().as_uri())
+    if composition.report.errors:
+        # The files are there to look at, but this bulletin must not go out as it is.
+        click.secho(
+            f"The outputs in {shown}/ are written for inspection only: fix the errors above "
+            "before sending (send refuses a bulletin with errors).",
+            fg="red", err=True,
+        )
+        ctx.exit(1)
 
 
 @click.command()
@@ -71,7 +84,7 @@ def check(ctx: click.Context, bulletin: Path, segments: tuple[str, ...], as_json
     if as_json:
         click.echo(json.dumps(composition.report.as_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(f"Checked {bulletin}:")
+        click.echo(f"Checked {display_path(bulletin, Path(workspace.root))}:")
         _print_report(composition.report)
     if composition.report.errors:
         ctx.exit(1)

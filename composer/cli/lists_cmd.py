@@ -137,9 +137,13 @@ def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
             f"{_people(report.suppressed)} left out: suppressed or erased addresses are never added back."
         )
     if report.differing:
+        one = report.differing == 1
+        kept = "would be kept" if report.dry_run else "were kept"
         console.print(
-            f"{_people(report.differing)} on the lists have different details in this file; "
-            "run again with --update to apply them."
+            f"{_people(report.differing)} already on the lists {'has' if one else 'have'} different details "
+            f"in this file (a name or organisation, say). The stored details {kept} as they are "
+            "(counted under 'kept as stored'); run again with --update to replace them with the file's "
+            "(an empty cell never clears a stored value)."
         )
     if report.utf8_local_lines:
         lines = ", ".join(str(n) for n in report.utf8_local_lines[:10])
@@ -195,7 +199,7 @@ def show(ctx: click.Context, segment: str | None, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for c in result.contacts:
         table.add_row(
-            Text(printable(c.email)), Text(printable(c.name or "")), Text(printable(c.organisation or "")),
+            Text(printable(c.email)), Text(printable(c.display_name)), Text(printable(c.organisation or "")),
             Text(printable(", ".join(c.segments))),
             f"suppressed ({c.suppressed})" if c.suppressed else "active",
         )

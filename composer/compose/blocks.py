@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -28,8 +29,9 @@ from pydantic import (
 
 from composer.compose.limits import check_markdown_size, check_one_line_length
 from composer.compose.yamlsource import load_yaml
-from composer.errors import InputError, Location
+from composer.errors import InputError, Location, did_you_mean
 from composer.safetext import describe_control, first_control
+from composer.timestamps import parse_date, parse_datetime, unreadable
 
 MJML_TEMPLATE = "template.mjml.j2"
 TEXT_TEMPLATE = "template.txt.j2"
@@ -114,6 +116,28 @@ def _check_image_src(value: str) -> str:
 
 
 ImageSrc = Annotated[str, AfterValidator(_check_image_src)]
+
+
+def _read_date(value: Any) -> date:
+    if isinstance(value, str | date):
+        return parse_date(value)
+    raise unreadable(str(value), with_time=False)
+
+
+# A date as staff write it: 13/07/2026, 13 July 2026 or ISO (composer.timestamps).
+UkDate = Annotated[date, BeforeValidator(_read_date)]
+
+
+def uk_datetime(tz: ZoneInfo) -> Any:
+    """A date and time as staff write it (13/07/2026 12:00, 13 July 2026 midday, ISO),
+    local time in `tz` unless it gives its own offset."""
+
+    def read(value: Any) -> datetime:
+        if isinstance(value, str | date):
+            return parse_datetime(value, tz)
+        raise unreadable(str(value), with_time=True)
+
+    return Annotated[datetime, BeforeValidator(read)]
 
 
 class ImageValue(BaseModel):
@@ -238,9 +262,9 @@ def _python_type(spec_type: str, items: str | list[FieldSpec] | None, tz: ZoneIn
     if spec_type == "email":
         return Email
     if spec_type == "date":
-        return date
+        return UkDate
     if spec_type == "datetime":
-        return Annotated[datetime, AfterValidator(lambda v: v if v.tzinfo else v.replace(tzinfo=tz))]
+        return uk_datetime(tz)
     if spec_type == "boolean":
         return bool
     if spec_type == "integer":
@@ -290,8 +314,9 @@ def _mtime(folder: Path) -> float:
 def _load_block_cached(sections_dir: Path, name: str, tz_name: str, _stamp: float) -> BlockSpec:
     folder = sections_dir / name
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not folder.is_dir():
-        known = ", ".join(available_blocks(sections_dir)) or "none"
-        raise InputError(f"unknown block '{name}' (blocks in {sections_dir}: {known})")
+        blocks = available_blocks(sections_dir)
+        known = ", ".join(blocks) or "none"
+        raise InputError(f"unknown block '{name}'{did_you_mean(name, blocks)} (the blocks: {known}; `bulletin blocks` describes them)")
     for required in (DECLARATION, MJML_TEMPLATE, TEXT_TEMPLATE):
         if not (folder / required).is_file():
             raise InputError(f"block '{name}' has no {required}", Location(file=folder / required))

@@ -19,12 +19,18 @@ from composer.compose.blocks import FieldSpec, check_url
 from composer.compose.markdown import image_sources
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
 from composer.compose.model import Finding, Severity
+from composer.compose.problems import field_label
 from composer.compose.source import LoadedBulletin, LoadedSection
+from composer.compose.yamlsource import YamlDocument
+from composer.errors import did_you_mean
 
 GMAIL_CLIP_BYTES = 102_000
 HTML_WARN_BYTES = 90_000
 SUBJECT_MAX = 78
 PREHEADER_MAX = 110
+# A headline is read at a glance: past about 100 characters it wraps to three or four
+# lines on a phone and stops working as a headline.
+HEADLINE_MAX = 100
 
 VAGUE_LINK_TEXT = {
     "here", "click here", "read more", "more", "click", "this", "this link", "link",
@@ -45,7 +51,7 @@ PLACEHOLDER_DATE = date(1900, 1, 1)
 
 def _finding(
     severity: Severity, code: str, message: str, *, segment: str | None = None,
-    section: LoadedSection | None = None,
+    section: LoadedSection | None = None, line: int | None = None,
 ) -> Finding:
     """A finding that names the segment and, when known, the section and its block."""
     return Finding(
@@ -53,6 +59,7 @@ def _finding(
         section=section.index if section else None,
         block=section.block.name if section else None,
         anchor=section.anchor if section else None,
+        line=line,
     )  # fmt: skip
 
 
@@ -76,9 +83,10 @@ def check_bulletin(bulletin: LoadedBulletin, own_host: str | None = None) -> lis
         whom = "" if len(without) == len(meta.segments) else f" for {', '.join(without)}"
         findings.append(_finding("warning", "preheader-missing", f"there is no preheader{whom}; inboxes will show the first words of the email instead"))
     for section in bulletin.sections:
-        findings.extend(_check_section_source(section))
+        findings.extend(_check_section_source(section, bulletin.document))
         findings.extend(_check_markdown_images(section, own_host))
     findings.extend(check_placeholders(bulletin))
+    findings.extend(check_curly_quotes(bulletin))
     for segment in meta.segments:
         if not bulletin.sections_for(segment):
             findings.append(_finding("warning", "empty-segment", f"no section goes to segment '{segment}'", segment=segment))
@@ -108,6 +116,18 @@ def check_placeholders(bulletin: LoadedBulletin) -> Iterator[Finding]:
             yield _finding("error", "placeholder", f"field '{path}' is still {what}", section=section)
 
 
+def check_curly_quotes(bulletin: LoadedBulletin) -> Iterator[Finding]:
+    """A value typed wholly in curly quotes (“…”, as Word types them) keeps its quotes:
+    they show in the email. YAML only treats straight quotes as quoting."""
+    by_index = {s.index: s for s in bulletin.sections}
+    for path, line in bulletin.document.curly:
+        section = by_index.get(int(path[1]) + 1) if len(path) > 2 and path[0] == "sections" and isinstance(path[1], int) else None
+        label = field_label(path[2:] if section else path)
+        yield _finding("warning", "curly-quotes",
+            f"field '{label}' is wrapped in curly quotes, which show in the email as typed; if they were "
+            'meant as YAML quotes, type straight ones ("...") or leave them out', section=section, line=line)  # fmt: skip
+
+
 def _values(value: object, path: str = "") -> Iterator[tuple[str, object]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -119,17 +139,27 @@ def _values(value: object, path: str = "") -> Iterator[tuple[str, object]]:
         yield path, value
 
 
-def _check_section_source(section: LoadedSection) -> Iterator[Finding]:
+def _check_section_source(section: LoadedSection, document: YamlDocument) -> Iterator[Finding]:
+    def line_of(*path: str | int) -> int | None:
+        return document.line_of("sections", section.index - 1, *path)
+
     for field, value in _strings(section.values.model_dump()):
         for match in WRITER_FIELD.finditer(value):
             if match.group(1) not in MERGE_FIELDS:
                 yield _finding("error", "unknown-merge-field",
-                    f"field '{field}' uses an unknown merge field {{{{ {match.group(1)} }}}} "
-                    f"(known: {', '.join(MERGE_FIELDS)})", section=section)  # fmt: skip
+                    f"field '{field}' uses an unknown merge field {{{{ {match.group(1)} }}}}"
+                    f"{did_you_mean(match.group(1), MERGE_FIELDS)} (known: {', '.join(MERGE_FIELDS)})",
+                    section=section)  # fmt: skip
     for field, image in _images(section.values.model_dump()):
         if not image.get("alt") and not image.get("decorative"):
             yield _finding("error", "image-alt",
                 f"the image in field '{field}' has no alt text; describe it, or set decorative: true", section=section)  # fmt: skip
+    title_field = section.block.declaration.title_field
+    headline = getattr(section.values, title_field, None) if title_field else None
+    if title_field and isinstance(headline, str) and len(headline) > HEADLINE_MAX:
+        yield _finding("warning", "headline-length",
+            f"the {title_field} is {len(headline)} characters; keep it under {HEADLINE_MAX} so it reads at "
+            "a glance (put the detail in the text)", section=section, line=line_of(title_field))  # fmt: skip
     if not any(value.strip() for _, value in _strings(section.values.model_dump())):
         yield _finding("warning", "empty-section", "this section has no text", section=section)
 

@@ -26,9 +26,43 @@ class Finding:
     section: int | None = None
     block: str | None = None
     anchor: str | None = None  # id of the section's element in the rendered HTML
+    line: int | None = None  # in the bulletin source, when the finding is about one value
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @property
+    def where(self) -> str:
+        """`line 14, section 3 (quote)`: the place in the source, without the segment."""
+        parts = [f"line {self.line}"] if self.line is not None else []
+        if self.section is not None:
+            parts.append(f"section {self.section}" + (f" ({self.block})" if self.block else ""))
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """One finding as staff read it: once, with every segment (copy) it was found in."""
+
+    finding: Finding
+    segments: tuple[str, ...]
+
+    def label(self) -> str:
+        where = self.finding.where
+        text = f"{where}: {self.finding.message}" if where else self.finding.message
+        return f"{text} [{', '.join(self.segments)}]" if self.segments else text
+
+
+def group_findings(findings: Sequence[Finding]) -> list[Grouped]:
+    """Each finding once, in order, with the segments it was found in (a vague link in a
+    section every segment gets is one line, not one per segment)."""
+    groups: dict[tuple[object, ...], tuple[Finding, list[str]]] = {}
+    for finding in findings:
+        key = (finding.severity, finding.code, finding.message, finding.section, finding.line)
+        _, segments = groups.setdefault(key, (finding, []))
+        if finding.segment and finding.segment not in segments:
+            segments.append(finding.segment)
+    return [Grouped(finding, tuple(segments)) for finding, segments in groups.values()]
 
 
 @dataclass(frozen=True)

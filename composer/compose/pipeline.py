@@ -25,7 +25,7 @@ from composer.compose.model import Composition, Finding, Report, SegmentRender
 from composer.compose.render import SegmentRenderer, Timer
 from composer.compose.source import LoadedBulletin, load_bulletin
 from composer.compose.variants import SEPARATOR, audience_of, every_audience, variant_name
-from composer.errors import InputError, Location
+from composer.errors import InputError, Location, did_you_mean
 from composer.tokens import list_unsubscribe_headers, unsubscribe_url
 from composer.workspace import Workspace
 
@@ -78,7 +78,7 @@ def compose_bulletin(
     for name in chosen:
         if name not in order:
             raise InputError(
-                f"unknown segment '{name}' (this bulletin goes to: {', '.join(order)})",
+                f"unknown segment '{name}'{did_you_mean(name, order)} (this bulletin goes to: {', '.join(order)})",
                 Location(file=path, field="segments"),
             )
     renderer = SegmentRenderer(workspace, bulletin, timer)

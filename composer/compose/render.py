@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from composer.compose import assets as pictures
+from composer.compose.compact import compact_html
 from composer.compose.inline import inline_css, mark_inline_styles
 from composer.compose.mime import Envelope
 from composer.compose.model import RenderedSection, SegmentRender
@@ -131,7 +132,7 @@ class SegmentRenderer:
         html = self._mjml_to_html(mjml, name)
         self.timer.add("mjml", started)
         started = time.perf_counter()
-        html = finish_html(inline_css(html), self.theme)
+        html = compact_html(finish_html(inline_css(html), self.theme))
         self.timer.add("inline", started)
         return SegmentRender(
             segment=name,
@@ -143,8 +144,11 @@ class SegmentRenderer:
             audience=audience,
         )
 
-    def render_mjml(self, segment: str) -> str:
-        """One segment's MJML, as Jinja writes it before MJML and premailer (the goldens keep it)."""
+    def render_mjml(self, segment: str | None) -> str:
+        """One segment's MJML (the archive's for None), as Jinja writes it before MJML and
+        premailer: the goldens keep it, and official MJML is given it to compare widths."""
+        if segment is None:
+            return self._render_document(list(self.bulletin.sections), None)[0]
         audience = (segment,)
         mjml, _text = self._render_document(self.bulletin.sections_for_audience(audience), audience)
         return mjml
@@ -152,7 +156,7 @@ class SegmentRenderer:
     def render_archive(self) -> tuple[str, str]:
         """The whole bulletin, every section once, for the public view-online page."""
         mjml, text = self._render_document(list(self.bulletin.sections), None)
-        return finish_html(inline_css(self._mjml_to_html(mjml, "archive")), self.theme), text
+        return compact_html(finish_html(inline_css(self._mjml_to_html(mjml, "archive")), self.theme)), text
 
     def _render_document(self, sections: list[LoadedSection], audience: Audience | None) -> tuple[str, str]:
         started = time.perf_counter()

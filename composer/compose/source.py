@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from composer.compose.blocks import BlockSpec, OneLine, load_block, refuse_control_characters
+from composer.compose.blocks import (
+    BlockSpec,
+    FieldSpec,
+    ImageValue,
+    LinkValue,
+    OneLine,
+    UkDate,
+    load_block,
+    refuse_control_characters,
+)
 from composer.compose.merge import WRITER_FIELD
+from composer.compose.problems import PER_SEGMENT_TEXTS, Problems, field_label, messages
 from composer.compose.variants import Audience, meets, pick_text, split_name, variant_name
 from composer.compose.yamlsource import YamlDocument, load_yaml
-from composer.errors import InputError, Location
+from composer.errors import InputError, Location, did_you_mean
 from composer.segments import Segment, load_segments
 from composer.workspace import Workspace
 
 RESERVED_SECTION_KEYS = ("block", "audiences")
+OBJECT_MODELS: dict[str, type[BaseModel]] = {"image": ImageValue, "link": LinkValue}
 
 
 class BulletinMeta(BaseModel):
@@ -29,7 +40,7 @@ class BulletinMeta(BaseModel):
     # A plain text for everyone, or a mapping segment (or combination) → text.
     subject: OneLine | dict[str, OneLine]
     preheader: OneLine | dict[str, OneLine] = ""
-    issue_date: date
+    issue_date: UkDate
     from_: str | None = Field(default=None, alias="from")
     reply_to: str | None = None
     segments: list[str] = Field(min_length=1)
@@ -96,86 +107,96 @@ class LoadedBulletin:
         return pick_text(self.meta.preheader, audience)
 
 
-def _field_label(loc: tuple[Any, ...]) -> str:
-    label = ""
+def _meta_fields(loc: tuple[Any, ...]) -> list[str]:
+    if loc:
+        return []
+    return [f.alias or name for name, f in BulletinMeta.model_fields.items()]
+
+
+def _fields_at(specs: list[FieldSpec], loc: tuple[Any, ...]) -> list[str]:
+    """The field names a block allows at `loc` (inside a list item, an image, a link)."""
+    names: list[str] = [s.name for s in specs]
     for part in loc:
         if isinstance(part, int):
-            label += f"[{part + 1}]"
-        else:
-            label += f".{part}" if label else str(part)
-    return label
-
-
-PER_SEGMENT_TEXTS = ("subject", "preheader")
-
-
-def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
-    error = exc.errors()[0]
-    if error["loc"][0] in PER_SEGMENT_TEXTS and error["type"] != "missing":
-        return _text_error(exc, str(error["loc"][0]))
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        message = "this required field is missing"
-    elif error["type"] == "extra_forbidden":
-        message = "this field is not known here"
-    return loc, message
-
-
-def _text_error(exc: ValidationError, name: str) -> tuple[tuple[Any, ...], str]:
-    """A subject or preheader is a text or a mapping of texts (two pydantic branches):
-    name the mapping's entry at fault when it is a mapping, else say what is wanted."""
-    for error in exc.errors():
-        loc = error["loc"]
-        if loc[0] == name and len(loc) == 3:  # (name, the mapping branch, key)
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "string_type":
-                message = "must be one line of text"
-            return (name, loc[2]), message
-        if loc[0] == name and len(loc) == 2 and "str" in str(loc[1]) and error["type"] == "value_error":
-            return (name,), error["msg"].removeprefix("Value error, ")
-    return (name,), f"the {name} must be one line of text, or a mapping of segment to text (lmc: ...)"
+            continue
+        spec = next((s for s in specs if s.name == part), None)
+        if spec is None:
+            return []
+        kind = spec.items if isinstance(spec.items, str) else spec.type
+        if kind in OBJECT_MODELS:
+            return list(OBJECT_MODELS[kind].model_fields)
+        if not isinstance(spec.items, list):
+            return []
+        specs = spec.items
+        names = [s.name for s in specs]
+    return names
 
 
 def load_bulletin(workspace: Workspace, path: Path, text: str | None = None) -> LoadedBulletin:
-    """Read a bulletin, its segments and every block it uses; raise on the first mistake.
+    """Read a bulletin, its segments and every block it uses; report every mistake at once.
 
     `text` stands in for the file's contents (the preview's editor composes a draft
     before it is saved); pictures and messages still refer to `path`."""
     doc = load_yaml(path, text)
     if not isinstance(doc.data, dict):
         raise InputError("a bulletin must be a YAML mapping (subject:, sections:, ...)", Location(file=path))
-    try:
-        meta = BulletinMeta.model_validate(doc.data)
-    except ValidationError as exc:
-        loc, message = _first_error(exc)
-        if loc and loc[0] == "from_":
-            loc = ("from", *loc[1:])
-        if loc and loc[0] == "sections" and len(loc) == 1:
-            message = "a bulletin needs a list of sections"
-        raise InputError(
-            message, Location(file=path, line=doc.line_of(*loc), field=_field_label(loc))
-        ) from None
-
+    problems = Problems(path)
+    meta = _load_meta(doc, problems)
     segments = load_segments(workspace.segments_file)
-    for i, name in enumerate(meta.segments):
-        if name not in segments:
-            raise InputError(
-                f"unknown segment '{name}' (known: {', '.join(segments)})",
-                Location(file=path, line=doc.line_of("segments", i), field="segments"),
-            )
-    meta = meta.model_copy(
-        update={name: _per_segment_text(doc, meta, name) for name in ("subject", "preheader")}
-    )
+    declared = _declared_segments(doc, meta, segments, problems)
+    if meta is not None:
+        meta = meta.model_copy(
+            update={name: _per_segment_text(doc, meta, name, problems) for name in PER_SEGMENT_TEXTS}
+        )
+    raw_sections = meta.sections if meta is not None else doc.data.get("sections")
     tz = workspace.sender.timezone
-    sections = tuple(
-        _load_section(workspace, doc, index, raw, meta, tz)
-        for index, raw in enumerate(meta.sections, start=1)
-    )
+    loaded = [
+        _load_section(workspace, doc, index, raw, declared, tz, problems)
+        for index, raw in enumerate(raw_sections if isinstance(raw_sections, list) else [], start=1)
+    ]
+    problems.raise_any()
+    assert meta is not None  # a meta that did not validate is a problem raised above
+    sections = tuple(s for s in loaded if s is not None)
     return LoadedBulletin(path=path, meta=meta, sections=sections, segments=segments, document=doc)
 
 
-def _per_segment_text(doc: YamlDocument, meta: BulletinMeta, name: str) -> str | dict[str, str]:
+def _load_meta(doc: YamlDocument, problems: Problems) -> BulletinMeta | None:
+    try:
+        return BulletinMeta.model_validate(doc.data)
+    except ValidationError as exc:
+        for loc, message in messages(exc, _meta_fields, "a bulletin"):
+            if loc and loc[0] == "from_":
+                loc = ("from", *loc[1:])
+            if loc and loc[0] == "sections" and len(loc) == 1:
+                message = "a bulletin needs a list of sections"
+            problems.add(message, line=doc.line_of(*loc), field=field_label(loc))
+        return None
+
+
+def _declared_segments(
+    doc: YamlDocument, meta: BulletinMeta | None, segments: dict[str, Segment], problems: Problems
+) -> list[str]:
+    """The bulletin's segments, each checked against lists/segments.yaml. A mistyped one
+    is read as its closest match for the rest of the checks, so that one typo in
+    `segments:` is one problem, not one more for every section that names the segment."""
+    if meta is None:
+        given = doc.data.get("segments")
+        ok = isinstance(given, list) and all(isinstance(name, str) for name in given)
+        return list(given) if ok else list(segments)
+    declared = list(meta.segments)
+    for i, name in enumerate(meta.segments):
+        if name not in segments:
+            problems.add(
+                f"unknown segment '{name}'{did_you_mean(name, segments)} (known: {', '.join(segments)})",
+                line=doc.line_of("segments", i), field="segments",
+            )
+            declared[i] = next(iter(difflib.get_close_matches(name, list(segments), n=1, cutoff=0.6)), name)
+    return declared
+
+
+def _per_segment_text(
+    doc: YamlDocument, meta: BulletinMeta, name: str, problems: Problems
+) -> str | dict[str, str]:
     """A `subject:` or `preheader:` mapping with its keys checked and written as variant
     names (`practice+lmc` → `lmc+practice`). A subject mapping must give every segment one."""
     value = getattr(meta, name)
@@ -183,89 +204,104 @@ def _per_segment_text(doc: YamlDocument, meta: BulletinMeta, name: str) -> str |
         return value
     order = list(meta.segments)
     resolved: dict[str, str] = {}
+    mistyped = False
     for key, text in value.items():
-        where = Location(file=doc.path, line=doc.line_of(name, key), field=f"{name}.{key}")
+        where = {"line": doc.line_of(name, key), "field": f"{name}.{key}"}
         parts = split_name(str(key))
         unknown = [p for p in parts if p not in order]
         if unknown or len(set(parts)) != len(parts):
-            raise InputError(
-                f"'{key}' is not a segment of this bulletin nor segments joined with '+' "
-                f"(this bulletin goes to: {', '.join(order)})",
-                where,
+            problems.add(
+                f"'{key}' is not a segment of this bulletin nor segments joined with '+'"
+                f"{did_you_mean(unknown[0], order) if unknown else ''} (this bulletin goes to: {', '.join(order)})",
+                **where,
             )
+            mistyped = True
+            continue
         canonical = variant_name(parts, order)
         if canonical in resolved:
-            raise InputError(f"'{key}' is given twice (as '{canonical}')", where)
+            problems.add(f"'{key}' is given twice (as '{canonical}')", **where)
         resolved[canonical] = text
-    if name == "subject":
-        missing = [s for s in order if s not in resolved]
-        if missing:
-            raise InputError(
-                f"the subject has no entry for segment '{missing[0]}'; give every segment a "
-                "subject, or one plain subject for all",
-                Location(file=doc.path, line=doc.line_of(name), field=name),
-            )
+    missing = [s for s in order if s not in resolved]
+    if name == "subject" and missing and not mistyped:  # a mistyped key is the missing one
+        problems.add(
+            f"the subject has no entry for segment '{missing[0]}'; give every segment a "
+            "subject, or one plain subject for all",
+            line=doc.line_of(name), field=name,
+        )
     return resolved
 
 
 def _load_section(
-    workspace: Workspace, doc: YamlDocument, index: int, raw: Any, meta: BulletinMeta, tz: str
-) -> LoadedSection:
-    pos = index - 1
-    line = doc.line_of("sections", pos)
-    where = Location(file=doc.path, line=line, section=index)
+    workspace: Workspace, doc: YamlDocument, index: int, raw: Any, declared: list[str], tz: str,
+    problems: Problems,
+) -> LoadedSection | None:
+    """One section, or None when it has problems (added to `problems`)."""
+    line = doc.line_of("sections", index - 1)
     if not isinstance(raw, dict):
-        raise InputError("a section must be a mapping that starts with 'block:'", where)
-    block_name = raw.get("block")
-    if not isinstance(block_name, str) or not block_name:
-        raise InputError("this section has no 'block:'", Location(file=doc.path, line=line, section=index, field="block"))
+        problems.add("a section must be a mapping that starts with 'block:'", line=line, section=index)
+        return None
+    block = _section_block(workspace, doc, index, raw, tz, problems)
+    audiences = _section_audiences(doc, index, raw, declared, problems)
+    if block is None:
+        return None
+    values = _section_values(doc, index, raw, block, problems)
+    if values is None or audiences is None:
+        return None
+    return LoadedSection(index=index, block=block, values=values, audiences=audiences, line=line)
+
+
+def _section_block(
+    workspace: Workspace, doc: YamlDocument, index: int, raw: dict[str, Any], tz: str, problems: Problems
+) -> BlockSpec | None:
+    name = raw.get("block")
+    if not isinstance(name, str) or not name:
+        problems.add("this section has no 'block:'", line=doc.line_of("sections", index - 1), section=index, field="block")
+        return None
     try:
-        block = load_block(workspace.sections_dir, block_name, tz)
+        return load_block(workspace.sections_dir, name, tz)
     except InputError as exc:
         if exc.location.file is not None:
-            raise
-        raise InputError(
-            exc.reason,
-            Location(file=doc.path, line=doc.line_of("sections", pos, "block"), section=index, block=block_name, field="block"),
-        ) from None
+            problems.add_error(exc)  # the block's own files are at fault
+        else:
+            where = doc.line_of("sections", index - 1, "block")
+            problems.add(exc.reason, line=where, section=index, block=name, field="block")
+        return None
 
-    audiences = raw.get("audiences", list(meta.segments))
+
+def _section_audiences(
+    doc: YamlDocument, index: int, raw: dict[str, Any], declared: list[str], problems: Problems
+) -> tuple[str, ...] | None:
+    pos, block = index - 1, raw.get("block") if isinstance(raw.get("block"), str) else None
+    audiences = raw.get("audiences", list(declared))
     if isinstance(audiences, str):
         audiences = [audiences]
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
-        raise InputError(
+        problems.add(
             "audiences must be a list of segment names",
-            Location(file=doc.path, line=doc.line_of("sections", pos, "audiences"), section=index, block=block_name, field="audiences"),
+            line=doc.line_of("sections", pos, "audiences"), section=index, block=block, field="audiences",
         )
-    for a_index, audience in enumerate(audiences):
-        if audience not in meta.segments:
-            raise InputError(
-                f"unknown segment '{audience}' (this bulletin goes to: {', '.join(meta.segments)})",
-                Location(
-                    file=doc.path,
-                    line=doc.line_of("sections", pos, "audiences", a_index),
-                    section=index,
-                    block=block_name,
-                    field="audiences",
-                ),
-            )
+        return None
+    unknown = [(i, a) for i, a in enumerate(audiences) if a not in declared]
+    for a_index, audience in unknown:
+        problems.add(
+            f"unknown segment '{audience}'{did_you_mean(audience, declared)} "
+            f"(this bulletin goes to: {', '.join(declared)})",
+            line=doc.line_of("sections", pos, "audiences", a_index), section=index, block=block, field="audiences",
+        )
+    return None if unknown else tuple(audiences)
 
+
+def _section_values(
+    doc: YamlDocument, index: int, raw: dict[str, Any], block: BlockSpec, problems: Problems
+) -> BaseModel | None:
     values = {k: v for k, v in raw.items() if k not in RESERVED_SECTION_KEYS}
     try:
-        model = block.model.model_validate(values)
+        return block.model.model_validate(values)
     except ValidationError as exc:
-        loc, message = _first_error(exc)
-        known = ", ".join(f.name for f in block.fields)
-        if message == "this field is not known here":
-            message = f"block '{block_name}' has no field like this (its fields: {known})"
-        raise InputError(
-            message,
-            Location(
-                file=doc.path,
-                line=doc.line_of("sections", pos, *loc) if loc else line,
-                section=index,
-                block=block_name,
-                field=_field_label(loc) or None,
-            ),
-        ) from None
-    return LoadedSection(index=index, block=block, values=model, audiences=tuple(audiences), line=line)
+        for loc, message in messages(exc, lambda at: _fields_at(block.fields, at), f"block '{block.name}'"):
+            problems.add(
+                message,
+                line=doc.line_of("sections", index - 1, *loc) if loc else doc.line_of("sections", index - 1),
+                section=index, block=block.name, field=field_label(loc) or None,
+            )
+        return None

@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 from composer.compose.limits import source_too_large
+from composer.compose.yamlerrors import curly_wrapped, explain
 from composer.errors import InputError, Location
+from composer.timestamps import DATE_FORMS
 
 YamlPath = tuple[str | int, ...]
 
@@ -24,6 +26,8 @@ class YamlDocument:
     path: Path
     data: Any
     lines: dict[YamlPath, int]
+    # Values typed wholly in curly quotes (“…”), with their lines: kept as text, so warned of.
+    curly: tuple[tuple[YamlPath, int], ...] = ()
 
     def line_of(self, *path: str | int) -> int | None:
         """The line of the deepest part of `path` that is known."""
@@ -40,6 +44,13 @@ class _Cycle(Exception):
 
     def __init__(self, line: int) -> None:
         self.line = line
+
+
+class _Twice(Exception):
+    """A key given twice in one mapping: YAML keeps the last and drops the first silently."""
+
+    def __init__(self, key: str, first: int, again: int) -> None:
+        self.key, self.first, self.again = key, first, again
 
 
 class _TooManyAliases(Exception):
@@ -87,6 +98,8 @@ def _walk(
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             path = (*prefix, key)
+            if path in lines:
+                raise _Twice(key, lines[path], key_node.start_mark.line + 1)
             lines[path] = key_node.start_mark.line + 1
             _walk(value_node, path, lines, budget, inside, blame)
     elif isinstance(node, yaml.SequenceNode):
@@ -119,8 +132,8 @@ def _unbuildable(path: Path, text: str, exc: ValueError) -> InputError:
             what = "date" if node.tag.endswith(":timestamp") else "value"
             field = ".".join(str(p) for p in where if isinstance(p, str)) or None
             return InputError(
-                f"'{node.value}' is not a valid {what} ({problem}); write dates as YYYY-MM-DD, "
-                "or put the text in quotes",
+                f"'{node.value}' is not a valid {what} ({problem}); write dates like "
+                f"{', '.join(DATE_FORMS[:-1])} or {DATE_FORMS[-1]}, or put the text in quotes",
                 Location(file=path, line=node.start_mark.line + 1, field=field),
             )
     return InputError(f"a value cannot be read ({exc})", Location(file=path))
@@ -136,6 +149,12 @@ def _line_map(path: Path, node: yaml.Node) -> dict[YamlPath, int]:
             "the list or mapping anchored here (&name) holds an alias to itself (*name), "
             "which never ends; copy the text instead",
             Location(file=path, line=cycle.line),
+        ) from None
+    except _Twice as twice:
+        raise InputError(
+            f"'{twice.key}' is given twice here (first on line {twice.first}); YAML would keep only "
+            "this one and drop the first without a word: remove one, or merge the two",
+            Location(file=path, line=twice.again, field=twice.key),
         ) from None
     except _TooManyAliases as runaway:
         raise InputError(
@@ -169,19 +188,21 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or "syntax error"
-        context = f" {exc.context}" if exc.context else ""
-        raise InputError(
-            f"YAML syntax error: {problem}{context}. Check indentation and quoting on this line "
-            "and the one above it",
-            Location(file=path, line=line),
-        ) from None
+        raise explain(path, text, exc) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", Location(file=path)) from None
     except ValueError as exc:
         # A value that parses but cannot be built, such as the date 2026-13-04.
         raise _unbuildable(path, text, exc) from None
     lines = _line_map(path, node) if node is not None else {}
-    return YamlDocument(path=path, data=data, lines=lines)
+    return YamlDocument(path=path, data=data, lines=lines, curly=_curly_values(node, text))
+
+
+def _curly_values(node: yaml.Node | None, text: str) -> tuple[tuple[YamlPath, int], ...]:
+    if node is None or not any(c in text for c in "“‘"):
+        return ()
+    return tuple(
+        (where, scalar.start_mark.line + 1)
+        for where, scalar in _scalars(node, ())
+        if not scalar.style and curly_wrapped(scalar.value)  # plain: None (Python), '' (libyaml)
+    )

@@ -17,8 +17,7 @@ from composer.compose.model import Composition
 from composer.compose.pipeline import compose_bulletin
 from composer.compose.source import load_bulletin
 from composer.editor.document import draft_text, without_origins
-from composer.errors import InputError
-from composer.preview.state import display_path
+from composer.errors import InputError, display_path
 from composer.workspace import Workspace
 
 _TOKEN = re.compile(r"%%BT\.([a-z_]+)\.h%%")

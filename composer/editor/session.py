@@ -158,6 +158,6 @@ def stale_message(path: Path) -> str:
 
 def document_folder(source: BulletinSource) -> str:
     from composer.compose.assets import asset_dir
-    from composer.preview.state import display_path
+    from composer.errors import display_path
 
     return display_path(asset_dir(source.bulletin), source.root) + "/"

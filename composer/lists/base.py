@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from composer.errors import InputError
+from composer.errors import InputError, did_you_mean, display_path
 from composer.identity import AddressHasher
 from composer.segments import Segment, load_segments
 from composer.store.db import Store
@@ -26,8 +26,8 @@ class Lists:
         if name not in self.segments:
             known = ", ".join(self.segments)
             raise InputError(
-                f"unknown segment '{name}': the segments declared in {self.segments_file} "
-                f"are {known}"
+                f"unknown segment '{name}'{did_you_mean(name, self.segments)} (the segments declared "
+                f"in {self.segments_file}: {known})"
             )
         return name
 
@@ -42,7 +42,7 @@ def open_lists(workspace: Workspace, **store_kwargs: Any) -> Lists:
         store=Store(workspace.database_url(), **store_kwargs),
         hasher=AddressHasher(workspace.secret_keys()),
         segments=segments,
-        segments_file=str(workspace.segments_file),
+        segments_file=display_path(workspace.segments_file, workspace.root),
     )
 
 

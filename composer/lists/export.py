@@ -106,34 +106,13 @@ def export_contacts(
         raise InputError("the folder does not exist", Location(file=target.parent))
 
     with lists.store.session() as session:
-        query = select(Contact).order_by(Contact.email_norm)
-        if segment is not None:
-            query = query.where(
-                Contact.id.in_(select(SegmentMember.contact_id).where(SegmentMember.segment == segment))
-            )
-        contacts = list(session.scalars(query))
-        memberships: dict[int, list[str]] = {}
-        for contact_id, name in session.execute(
-            select(SegmentMember.contact_id, SegmentMember.segment).order_by(SegmentMember.segment)
-        ):
-            memberships.setdefault(contact_id, []).append(name)
+        contacts = _contacts(session, segment)
+        memberships = _memberships(session)
         status = contact_status(session, lists.hasher, [(c.id, c.email_norm) for c in contacts])
-
         chosen = [c for c in contacts if include_suppressed or c.id not in status]
         extra_keys = sorted({key for c in chosen for key in (c.extra or {})})
-        header = [*BASE_COLUMNS, *extra_keys]
-
-        def rows() -> Iterable[list[Any]]:
-            for c in chosen:
-                reason = status.get(c.id)
-                yield [
-                    c.email, c.name, c.first_name, c.last_name, c.organisation, c.role,
-                    ";".join(memberships.get(c.id, [])),
-                    f"suppressed ({reason})" if reason else "active",
-                    *[(c.extra or {}).get(key, "") for key in extra_keys],
-                ]
-
-        write_csv_atomic(target, header, rows())
+        rows = (_row(c, memberships.get(c.id, []), status.get(c.id), extra_keys) for c in chosen)
+        write_csv_atomic(target, [*BASE_COLUMNS, *extra_keys], rows)
         audit.record(
             session,
             "export",
@@ -146,3 +125,31 @@ def export_contacts(
             },
         )
     return ExportResult(target, len(chosen), len(contacts) - len(chosen), segment)
+
+
+def _contacts(session: Any, segment: str | None) -> list[Contact]:
+    query = select(Contact).order_by(Contact.email_norm)
+    if segment is not None:
+        query = query.where(
+            Contact.id.in_(select(SegmentMember.contact_id).where(SegmentMember.segment == segment))
+        )
+    return list(session.scalars(query))
+
+
+def _memberships(session: Any) -> dict[int, list[str]]:
+    """Each contact's segments, in name order."""
+    memberships: dict[int, list[str]] = {}
+    for contact_id, name in session.execute(
+        select(SegmentMember.contact_id, SegmentMember.segment).order_by(SegmentMember.segment)
+    ):
+        memberships.setdefault(contact_id, []).append(name)
+    return memberships
+
+
+def _row(c: Contact, segments: list[str], suppressed: str | None, extra_keys: list[str]) -> list[Any]:
+    return [
+        c.email, c.name, c.first_name, c.last_name, c.organisation, c.role,
+        ";".join(segments),
+        f"suppressed ({suppressed})" if suppressed else "active",
+        *[(c.extra or {}).get(key, "") for key in extra_keys],
+    ]  # fmt: skip

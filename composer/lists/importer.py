@@ -52,10 +52,10 @@ class ImportReport:
     rows: int = 0
     added: int = 0
     updated: int = 0
-    unchanged: int = 0
+    unchanged: int = 0  # already on the lists with the same details
+    differing: int = 0  # already on the lists with other details, kept as stored (no --update)
     suppressed: int = 0
     joined: int = 0
-    differing: int = 0
     rejects: list[Reject] = field(default_factory=list)
     dry_run: bool = False
     rejects_file: Path | None = None
@@ -77,6 +77,7 @@ class ImportReport:
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "kept as stored": self.differing,
             "suppressed": self.suppressed,
             "invalid": self.invalid,
         }
@@ -139,28 +140,7 @@ def import_file(
     try:
         if skip_invalid and parsed.rejects and not dry_run:
             tmp = _write_rejects(source, parsed.rejects, final_rejects)
-        with lists.store.session() as session:
-            plan = _plan(session, lists, parsed.rows, segment, update)
-            report.added = len(plan.new)
-            report.updated = len(plan.updates)
-            report.unchanged = plan.unchanged
-            report.suppressed = plan.suppressed
-            report.joined = len(plan.join)
-            report.differing = plan.differing
-            if not dry_run:
-                _apply(session, lists, plan, segment, source)
-                audit.record(
-                    session,
-                    "import",
-                    command=current_command(),
-                    detail={
-                        "segment": segment,
-                        "file": redact_file_name(path.name),
-                        "rows": report.rows,
-                        **report.counts(),
-                        "joined_segment": report.joined,
-                    },
-                )
+        _store(lists, parsed.rows, report, source, update=update)
         if tmp is not None:
             tmp.replace(final_rejects)
             tmp = None
@@ -174,6 +154,33 @@ def import_file(
             with contextlib.suppress(OSError):
                 tmp.unlink()
     return report
+
+
+def _store(lists: Lists, rows: list[ContactRow], report: ImportReport, source: CsvFile, *, update: bool) -> None:
+    """Plan the good rows against the store and, unless a dry run, write them: one transaction."""
+    with lists.store.session() as session:
+        plan = _plan(session, lists, rows, report.segment, update)
+        report.added = len(plan.new)
+        report.updated = len(plan.updates)
+        report.unchanged = plan.unchanged
+        report.suppressed = plan.suppressed
+        report.joined = len(plan.join)
+        report.differing = plan.differing
+        if report.dry_run:
+            return
+        _apply(session, lists, plan, report.segment, source)
+        audit.record(
+            session,
+            "import",
+            command=current_command(),
+            detail={
+                "segment": report.segment,
+                "file": redact_file_name(source.path.name),
+                "rows": report.rows,
+                **report.counts(),
+                "joined_segment": report.joined,
+            },
+        )
 
 
 def _report(source: CsvFile, segment: str, dry_run: bool) -> ImportReport:
@@ -215,10 +222,10 @@ def _plan(session: Any, lists: Lists, rows: list[ContactRow], segment: str, upda
         changed = _changed_fields(found, row)
         if changed and update:
             plan.updates.append((found, row, changed))
+        elif changed:
+            plan.differing += 1
         else:
             plan.unchanged += 1
-            if changed:
-                plan.differing += 1
     return plan
 
 
@@ -305,13 +312,18 @@ def _insert_many(
 
 
 def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFile) -> None:
+    """Write the plan: new contacts, who joins the segment, and the updates."""
     now = utcnow()
     origin = redact_file_name(source.path.name)
-    contacts = cast(Table, Contact.__table__)
-    members = cast(Table, SegmentMember.__table__)
+    _insert_contacts(session, plan.new, {"source": origin, "created_at": now, "updated_at": now})
+    _join_segment(session, plan, segment, origin, now)
+    if plan.updates:
+        _update_contacts(session, lists, plan.updates, segment, origin, now)
 
-    constants = {"source": origin, "created_at": now, "updated_at": now}
-    for new_rows in chunked(plan.new, WRITE_CHUNK):
+
+def _insert_contacts(session: Any, new: list[ContactRow], constants: dict[str, Any]) -> None:
+    contacts = cast(Table, Contact.__table__)
+    for new_rows in chunked(new, WRITE_CHUNK):
         _insert_many(
             session,
             contacts,
@@ -323,8 +335,12 @@ def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFil
             constants,
         )
 
-    # New contacts join the segment by INSERT … SELECT on their addresses: one statement
-    # per chunk instead of one parameter set per person.
+
+def _join_segment(session: Any, plan: _Plan, segment: str, origin: str, now: Any) -> None:
+    """New contacts join the segment by INSERT … SELECT on their addresses: one statement
+    per chunk instead of one parameter set per person; known ones by their ids."""
+    contacts = cast(Table, Contact.__table__)
+    members = cast(Table, SegmentMember.__table__)
     joining = select(
         contacts.c.id,
         literal(segment, String),
@@ -341,29 +357,35 @@ def _apply(session: Any, lists: Lists, plan: _Plan, segment: str, source: CsvFil
             insert(members).from_select(member_columns, joining.where(contacts.c.id.in_(ids)))
         )
 
-    if plan.updates:
-        statement = (
-            update(contacts)
-            .where(contacts.c.id == bindparam("contact_id"))
-            .values({**{name: bindparam(f"new_{name}") for name in (*UPDATABLE, "extra")}, "updated_at": now})
+
+def _update_contacts(
+    session: Any, lists: Lists, updates: list[tuple[_Existing, ContactRow, list[str]]],
+    segment: str, origin: str, now: Any,
+) -> None:
+    """The file's details over the stored ones (an empty cell keeps the stored value), audited."""
+    contacts = cast(Table, Contact.__table__)
+    statement = (
+        update(contacts)
+        .where(contacts.c.id == bindparam("contact_id"))
+        .values({**{name: bindparam(f"new_{name}") for name in (*UPDATABLE, "extra")}, "updated_at": now})
+    )
+    for part in chunked(updates, WRITE_CHUNK):
+        changes = []
+        for found, row, _changed in part:
+            values = {**found.values, **row.values()}
+            changes.append({
+                "contact_id": found.id,
+                **{f"new_{name}": values.get(name) for name in UPDATABLE},
+                "new_extra": {**(found.extra or {}), **row.extra},
+            })
+        session.execute(statement, changes)
+    command = current_command()
+    for found, row, changed in updates:
+        audit.record(
+            session,
+            "update",
+            command=command,
+            contact_id=found.id,
+            subject_hash=lists.hasher.hash(row.email_norm),
+            detail={"fields": changed, "file": origin, "segment": segment},
         )
-        for updates in chunked(plan.updates, WRITE_CHUNK):
-            changes = []
-            for found, row, _changed in updates:
-                values = {**found.values, **row.values()}
-                changes.append({
-                    "contact_id": found.id,
-                    **{f"new_{name}": values.get(name) for name in UPDATABLE},
-                    "new_extra": {**(found.extra or {}), **row.extra},
-                })
-            session.execute(statement, changes)
-        command = current_command()
-        for found, row, changed in plan.updates:
-            audit.record(
-                session,
-                "update",
-                command=command,
-                contact_id=found.id,
-                subject_hash=lists.hasher.hash(row.email_norm),
-                detail={"fields": changed, "file": origin, "segment": segment},
-            )

@@ -47,6 +47,14 @@ class ContactView:
     role: str | None
     segments: tuple[str, ...]
     suppressed: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        """The name as given, else first and last name (a file with "First Name" and
+        "Last Name" columns has no single name)."""
+        return self.name or " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,8 @@ def show_contacts(lists: Lists, *, segment: str | None = None, limit: int | None
             )
         total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
         query = select(
-            Contact.id, Contact.email, Contact.email_norm, Contact.name, Contact.organisation, Contact.role
+            Contact.id, Contact.email, Contact.email_norm, Contact.name, Contact.organisation, Contact.role,
+            Contact.first_name, Contact.last_name,
         ).where(Contact.id.in_(base)).order_by(Contact.email_norm)
         if limit:
             query = query.limit(limit)
@@ -87,6 +96,7 @@ def show_contacts(lists: Lists, *, segment: str | None = None, limit: int | None
         ContactView(
             id=r.id, email=r.email, name=r.name, organisation=r.organisation, role=r.role,
             segments=tuple(memberships.get(r.id, ())), suppressed=status.get(r.id),
+            first_name=r.first_name, last_name=r.last_name,
         )
         for r in rows
     ]

@@ -7,7 +7,6 @@ written (all or nothing).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,6 +17,7 @@ from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from composer.identity import normalize_email
 from composer.lists.csvread import FIELDS, CsvFile, Record
+from composer.safetext import describe_control, first_control
 
 # Limits match the store's columns (composer.store.models.Contact), so a row that passes
 # here never fails on PostgreSQL, which enforces them.
@@ -138,14 +138,85 @@ def _clean(value: str) -> str:
     return value
 
 
-# Unicode category Cc: C0 controls, DEL and C1 controls. PostgreSQL refuses NUL in text,
-# and a line break or escape in a name ends up in a greeting or a To: header.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+@dataclass(frozen=True)
+class _Layout:
+    """Where each field is in the file's rows, worked out once per file."""
+
+    headers: tuple[str, ...] | list[str]
+    width: int
+    email_at: int
+    named: list[tuple[str, int]]
+    extra: list[tuple[str, int]]
+
+    @classmethod
+    def of(cls, source: CsvFile) -> _Layout:
+        columns = source.columns
+        named = [(name, columns.fields[name]) for name in FIELDS if name in columns.fields and name != "email"]
+        return cls(source.headers, len(source.headers), columns.email, named, list(columns.extra))
 
 
-def _control_character(value: str) -> str | None:
-    found = _CONTROL.search(value)
-    return f"U+{ord(found.group()):04X}" if found else None
+def _cell_count_problem(cells: list[str], width: int) -> str | None:
+    """Why a row's cells do not match the header, or None (empty trailing cells are fine)."""
+    if len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:])):
+        return None
+    hint = " (an unclosed quote?)" if any("\n" in c for c in cells) else ""
+    return f"has {len(cells)} cells but the header has {width}{hint}"
+
+
+def _address_problem(address: str, column: str, validator: AddressValidator) -> tuple[str, str] | None:
+    if not address:
+        return "missing-address", f"no email address in column '{column}'"
+    if len(address) > FIELD_LIMITS["email"]:
+        return "too-long", f"the email address is {len(address)} characters; the limit is {FIELD_LIMITS['email']}"
+    bad = validator.error(address)
+    return ("invalid-address", f"invalid email address '{address}': {bad}") if bad is not None else None
+
+
+def _field_values(
+    cells: list[str], layout: _Layout, controls: bool, problems: list[tuple[str, str]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The named fields and the extra columns of a row; their problems go to `problems`.
+
+    A name or organisation goes into greetings and headers, so any control character
+    (composer.safetext) is refused; an extra column only refuses NUL, which PostgreSQL
+    cannot store. `controls` says whether the row holds any control character at all.
+    """
+    values: dict[str, str] = {}
+    for name, index in layout.named:
+        value = _clean(cells[index])
+        if len(value) > FIELD_LIMITS[name]:
+            problems.append(("too-long", f"'{layout.headers[index]}' is {len(value)} characters; the limit is {FIELD_LIMITS[name]}"))
+        elif controls and (char := first_control(value)) is not None:
+            problems.append(("control-character", f"'{layout.headers[index]}' contains a control character ({describe_control(char)})"))
+        elif value:
+            values[name] = value
+    extras: dict[str, str] = {}
+    for key, index in layout.extra:
+        value = _clean(cells[index])
+        if len(value) > EXTRA_LIMIT:
+            problems.append(("too-long", f"'{key}' is {len(value)} characters; the limit is {EXTRA_LIMIT}"))
+        elif controls and "\x00" in value:
+            problems.append(("control-character", f"'{key}' contains a control character (U+0000)"))
+        elif value:
+            extras[key] = value
+    return values, extras
+
+
+def _judge(record: Record, layout: _Layout, validator: AddressValidator) -> ContactRow | Reject:
+    """One record as a contact, or a reject saying every problem it has."""
+    cells = record.cells
+    if (count := _cell_count_problem(cells, layout.width)) is not None:
+        return Reject(record.line, "cell-count", count, tuple(cells))
+    problems: list[tuple[str, str]] = []
+    address = _clean(cells[layout.email_at])
+    if (bad := _address_problem(address, layout.headers[layout.email_at], validator)) is not None:
+        problems.append(bad)
+    # One scan of the whole row; only a row with a control character is looked at field by field.
+    controls = first_control("".join(cells)) is not None
+    values, extras = _field_values(cells, layout, controls, problems)
+    if problems:
+        return Reject(record.line, problems[0][0], "; ".join(reason for _, reason in problems), tuple(cells))
+    return ContactRow(line=record.line, email=address, email_norm=normalize_email(address), extra=extras, **values)
 
 
 def parse_rows(
@@ -156,76 +227,23 @@ def parse_rows(
 ) -> ParsedFile:
     """Judge every record of the file: valid contacts in order, and every reject."""
     validator = validator or AddressValidator()
-    columns = source.columns
-    width = len(source.headers)
-    headers = source.headers
-    email_at = columns.email
-    named = [(name, columns.fields[name]) for name in FIELDS if name in columns.fields and name != "email"]
-    extra = columns.extra
+    layout = _Layout.of(source)
     first_seen: dict[str, int] = {}
     rows: list[ContactRow] = []
     rejects: list[Reject] = []
-
     for record in records if records is not None else source.records():
-        cells = record.cells
-        if len(cells) != width and not (len(cells) > width and not any(c.strip() for c in cells[width:])):
-            hint = " (an unclosed quote?)" if any("\n" in c for c in cells) else ""
-            rejects.append(Reject(
-                record.line, "cell-count",
-                f"has {len(cells)} cells but the header has {width}{hint}",
-                tuple(cells),
-            ))
+        judged = _judge(record, layout, validator)
+        if isinstance(judged, Reject):
+            rejects.append(judged)
             continue
-
-        problems: list[tuple[str, str]] = []
-        # One scan of the whole row; only a row with a control character somewhere is
-        # looked at field by field.
-        controls = _CONTROL.search("".join(cells)) is not None
-        address = _clean(cells[email_at])
-        if not address:
-            problems.append(("missing-address", f"no email address in column '{headers[email_at]}'"))
-        elif len(address) > FIELD_LIMITS["email"]:
-            problems.append(("too-long", f"the email address is {len(address)} characters; the limit is {FIELD_LIMITS['email']}"))
-        else:
-            bad = validator.error(address)
-            if bad is not None:
-                problems.append(("invalid-address", f"invalid email address '{address}': {bad}"))
-
-        values: dict[str, str] = {}
-        for name, index in named:
-            value = _clean(cells[index])
-            if len(value) > FIELD_LIMITS[name]:
-                problems.append(("too-long", f"'{headers[index]}' is {len(value)} characters; the limit is {FIELD_LIMITS[name]}"))
-            elif controls and (ch := _control_character(value)) is not None:
-                problems.append(("control-character", f"'{headers[index]}' contains a control character ({ch})"))
-            elif value:
-                values[name] = value
-        extras: dict[str, str] = {}
-        for key, index in extra:
-            value = _clean(cells[index])
-            if len(value) > EXTRA_LIMIT:
-                problems.append(("too-long", f"'{key}' is {len(value)} characters; the limit is {EXTRA_LIMIT}"))
-            elif controls and "\x00" in value:
-                problems.append(("control-character", f"'{key}' contains a control character (U+0000)"))
-            elif value:
-                extras[key] = value
-
-        if problems:
-            rejects.append(Reject(
-                record.line, problems[0][0], "; ".join(reason for _, reason in problems), tuple(cells)
-            ))
-            continue
-
-        norm = normalize_email(address)
-        earlier = first_seen.get(norm)
+        earlier = first_seen.get(judged.email_norm)
         if earlier is not None:
             rejects.append(Reject(
                 record.line, "duplicate",
-                f"duplicate of line {earlier}: '{address}' is the same address (ignoring case)",
-                tuple(cells),
+                f"duplicate of line {earlier}: '{judged.email}' is the same address (ignoring case)",
+                tuple(record.cells),
             ))
             continue
-        first_seen[norm] = record.line
-        rows.append(ContactRow(line=record.line, email=address, email_norm=norm, extra=extras, **values))
-
+        first_seen[judged.email_norm] = record.line
+        rows.append(judged)
     return ParsedFile(source=source, rows=rows, rejects=rejects)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from composer.compose.model import Composition
-from composer.errors import BulletinError, InputError
+from composer.errors import BulletinError, InputError, InputErrors, display_path
 
 log = logging.getLogger("composer.preview")
 
@@ -70,15 +70,6 @@ class BulletinSource:
         return compose_bulletin(self.workspace, self.bulletin)
 
 
-def display_path(path: Path | str, root: Path) -> str:
-    """`path` relative to the workspace when it is inside it, as staff would type it."""
-    candidate = Path(path)
-    try:
-        return candidate.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 @dataclass(frozen=True)
 class ComposeFailure:
     """Why the last compose failed, split into the parts the banner shows."""
@@ -92,6 +83,8 @@ class ComposeFailure:
     section: int | None = None
     block: str | None = None
     field: str | None = None
+    # Every problem when the bulletin has several (InputErrors), each as InputError.as_data.
+    problems: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_exception(cls, exc: BaseException, root: Path) -> ComposeFailure:
@@ -101,10 +94,12 @@ class ComposeFailure:
             file = display_path(exc.location.file, root) if exc.location.file is not None else None
             where = replace(exc.location, file=file)
             described = where.describe()
+            problems = tuple(e.as_data(root) for e in exc.errors) if isinstance(exc, InputErrors) else ()
             return cls(
                 kind=kind,
-                message=f"{described}: {exc.reason}" if described else exc.reason,
-                reason=exc.reason,
+                problems=problems if len(problems) > 1 else (),
+                message=exc.describe(root) if len(problems) > 1 else (f"{described}: {exc.reason}" if described else exc.reason),
+                reason=f"{len(problems)} problems, each listed below" if len(problems) > 1 else exc.reason,
                 file=file,
                 line=where.line,
                 column=where.column,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from composer.compose.model import Composition
+from composer.compose.model import Composition, group_findings
 from composer.compose.variants import every_audience, split_name, variant_name
 from composer.errors import InputError
 from composer.identity import AddressHasher
@@ -246,12 +246,4 @@ def with_copies(composition: Composition, plan: SendPlan) -> Composition:
 
 def _warnings(composition: Composition) -> list[str]:
     """Compose warnings, each once, with the segments it was found in."""
-    where: dict[str, list[str]] = {}
-    for finding in composition.report.warnings:
-        label = finding.message
-        if finding.section is not None:
-            label = f"section {finding.section}" + (f" ({finding.block})" if finding.block else "") + f": {label}"
-        segments = where.setdefault(label, [])
-        if finding.segment and finding.segment not in segments:
-            segments.append(finding.segment)
-    return [f"{label} [{', '.join(segs)}]" if segs else label for label, segs in where.items()]
+    return [group.label() for group in group_findings(composition.report.warnings)]

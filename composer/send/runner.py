@@ -3,100 +3,38 @@
 Two phases, like compose: `plan_send` (composer.send.plan) reads everything and changes nothing (this is what
 --dry-run shows and what the confirmation prompt summarizes); `send_bulletin` then opens
 or resumes the campaign, freezes its recipients, and sends batch by batch, committing the
-ledger before each batch goes out and again with its answer.
+ledger before each batch goes out and again with its answer (the loop itself is
+composer.send.loop; the batches it reads, composer.send.batches).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import signal
-import sys
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from composer.compose.model import Composition
 from composer.compose.variants import split_name
-from composer.errors import ChecksFailed, InputError, StoreError, TransportAuthError
+from composer.errors import ChecksFailed, InputError, StoreError
 from composer.identity import AddressHasher
+from composer.send.batches import Batches
 from composer.send.campaign import audience, freeze, open_campaign
+from composer.send.loop import run_batches
 from composer.send.pacing import Pacer
 from composer.send.plan import SendPlan, chosen_segments, plan_send, transport_name, with_copies
 from composer.send.prepare import RecipientPreparer
+from composer.send.summary import RETRY_UNKNOWN_HELP, Progress, SendSummary
 from composer.send.transports import make_transport
-from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
-from composer.store import audit, lease, ledger
+from composer.send.transports.base import Batch, PreparedRecipient, Transport
+from composer.store import audit, lease, ledger, sightings
 from composer.store.db import Store, current_actor
-from composer.store.models import DeliveryState, utcnow
+from composer.store.models import Campaign, DeliveryState, utcnow
 from composer.workspace import Workspace
 
-log = logging.getLogger(__name__)
-
-
-class Progress(Protocol):
-    """Where a send reports how far it has got (the CLI draws a rich progress bar)."""
-
-    def start(self, total: int) -> None: ...
-
-    def advance(self, count: int) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-@dataclass
-class SendSummary:
-    """What a send did (or, for a dry run, would do)."""
-
-    key: str
-    transport: str
-    plan: SendPlan
-    campaign_id: int | None = None
-    dry_run: bool = False
-    test: bool = False
-    aborted: bool = False
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0  # this run's batches whose outcome is not known
-    recovered: int = 0  # rows left in flight by an earlier crash, now unknown
-    confirmed: int = 0  # unknown rows the provider's events show it took: now sent
-    confirmed_failed: int = 0  # unknown rows the provider reports bounced or dropped: now failed
-    held: int = 0  # unknown rows younger than the grace period: not resent this run
-    held_until: datetime | None = None  # when the youngest held row may be resent
-    skipped: int = 0  # suppressed or erased after the campaign started
-    added: int = 0  # recipients newly frozen into the campaign
-    totals: dict[str, int] = field(default_factory=dict)  # the whole campaign, by state
-    requests: int = 0
-    elapsed: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # distinct failure reasons, this run
-
-    @property
-    def attempted(self) -> int:
-        return self.sent + self.failed + self.unknown
-
-    @property
-    def rate(self) -> float:
-        return self.attempted / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def unknown_total(self) -> int:
-        return self.totals.get(DeliveryState.UNKNOWN, 0)
-
-
-RETRY_UNKNOWN_HELP = (
-    "'unknown' means the request went out but no answer came back (a timeout, a gateway "
-    "error or a crash), so those people may or may not have the email. They are not sent "
-    "again unless you run the same command with --retry-unknown, which first checks "
-    "SendGrid's events (anyone SendGrid reports on is settled, not resent) and then resends "
-    "only to those with no event once the grace period has passed."
-)
+__all__ = ["RETRY_UNKNOWN_HELP", "Progress", "SendSummary", "campaign_lease", "send_bulletin"]
 
 
 @contextlib.contextmanager
@@ -206,7 +144,7 @@ def _send_tests(
             )
             (outcome,) = engine.send(batch)
             statuses[segment] = outcome.status.value
-            _count(summary, outcome.status, outcome.error)
+            summary.count(outcome.status, outcome.error)
     summary.elapsed = time.monotonic() - started
     summary.requests = engine.stats.requests
     summary.notes.extend(engine.stats.notes)
@@ -218,17 +156,6 @@ def _send_tests(
             detail={"key": composition.key, "transport": engine.name, "segments": statuses},
         )
     return summary
-
-
-def _count(summary: SendSummary, status: DeliveryState, error: str | None, n: int = 1) -> None:
-    if status is DeliveryState.SENT:
-        summary.sent += n
-    elif status is DeliveryState.FAILED:
-        summary.failed += n
-    else:
-        summary.unknown += n
-    if error and error not in summary.errors and len(summary.errors) < 10:
-        summary.errors.append(error)
 
 
 def _send_campaign(
@@ -248,6 +175,59 @@ def _send_campaign(
     hasher = AddressHasher(workspace.secret_keys())
     started = time.monotonic()
     unknown_before = utcnow() - grace if retry_unknown else None
+    opened = _open(store, hasher, composition, segments, engine, summary, retry_unknown, grace, unknown_before)
+    rate = rate if rate is not None else (workspace.config.send.rate or None)
+    if opened.total == 0:
+        progress = None
+    if progress is not None:
+        progress.start(opened.total)
+    batches = Batches(
+        store,
+        RecipientPreparer(workspace, opened.campaign_id),
+        opened.composition,
+        list(opened.composition.renders),
+        opened.campaign_id,
+        opened.states,
+        _batch_size(workspace, engine, rate),
+        hasher,
+        unknown_before,
+    )
+    try:
+        with engine:
+            run_batches(store, engine, batches, Pacer(rate), summary, progress, beat)
+    finally:
+        if progress is not None:
+            progress.finish()
+        summary.elapsed = time.monotonic() - started
+        summary.requests = engine.stats.requests
+        summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
+        _finish(store, summary, opened.campaign_id, engine.name)
+    return summary
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A campaign opened for this run: what to send, and the copies it needs."""
+
+    campaign_id: int
+    composition: Composition
+    states: tuple[DeliveryState, ...]
+    total: int
+
+
+def _open(
+    store: Store,
+    hasher: AddressHasher,
+    composition: Composition,
+    segments: list[str],
+    engine: Transport,
+    summary: SendSummary,
+    retry_unknown: bool,
+    grace: timedelta,
+    unknown_before: datetime | None,
+) -> _Opened:
+    """Open (or resume) the campaign, settle what an earlier run left, freeze its
+    recipients and record the start: one transaction."""
     with store.session() as session:
         # The plan's audience is reused: anyone suppressed since is still never sent,
         # because every batch is read with the suppressions of that moment.
@@ -256,7 +236,7 @@ def _send_campaign(
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
         summary.recovered = ledger.recover_in_flight(session, campaign_id)
-        summary.confirmed, summary.confirmed_failed = ledger.reconcile_unknown(session, campaign_id)
+        summary.confirmed, summary.confirmed_failed = sightings.reconcile_unknown(session, campaign_id)
         if unknown_before is not None:
             summary.held = ledger.held_unknown(session, campaign_id, unknown_before)
             summary.held_until = utcnow() + grace if summary.held else None
@@ -284,102 +264,15 @@ def _send_campaign(
             },
         )
     summary.campaign_id = campaign_id
-    del who
-    preparer = RecipientPreparer(workspace, campaign_id)
-    rate = rate if rate is not None else (workspace.config.send.rate or None)
+    return _Opened(campaign_id, composition, states, total)
+
+
+def _batch_size(workspace: Workspace, engine: Transport, rate: float | None) -> int:
     size = min(engine.max_batch, workspace.config.send.batch_size)
     if rate:
         # Batches of a tenth of a second's worth keep the pace smooth.
         size = max(1, min(size, int(rate / 10)))
-    pacer = Pacer(rate)
-    if total == 0:
-        progress = None
-    if progress is not None:
-        progress.start(total)
-    batches = _Batches(
-        store, preparer, composition, list(composition.renders), campaign_id, states, size, hasher, unknown_before
-    )
-    try:
-        depth = max(1, engine.max_in_flight)
-        with (
-            engine,
-            ThreadPoolExecutor(max_workers=depth, thread_name_prefix="send") as pool,
-            _deferred_interrupt() as stop_requested,
-        ):
-            # Up to `depth` batches in flight while the next is read, claimed and prepared
-            # (SendGrid: 2, each its own HTTP request; SMTP and the outbox: 1). The ledger
-            # still commits each batch as in flight before it goes out.
-            in_flight: deque[tuple[Future[list[Outcome]], Batch]] = deque()
-            unsent: Batch | None = None  # claimed, certainly not handed to the transport
-            handing: Batch | None = None  # being handed over: it may have gone
-            try:
-                while True:
-                    if stop_requested():
-                        raise KeyboardInterrupt
-                    beat.check()  # the lease still ours, or stop before sending more
-                    unsent = batches.next()
-                    while in_flight and (len(in_flight) >= depth or unsent is None):
-                        _settle(store, summary, progress, *in_flight[0])
-                        in_flight.popleft()  # only once settled: a Ctrl-C above leaves it here
-                    if unsent is None:
-                        break
-                    pacer.wait(len(unsent.recipients))
-                    handing, unsent = unsent, None
-                    in_flight.append((pool.submit(_hand_over, store, engine, handing), handing))
-                    handing = None
-            except BaseException:
-                # A batch that never went out goes back to pending; of one caught while
-                # being handed over, what was handed over may have gone, so it is unknown.
-                batches.release_unsent(unsent.batch_id if unsent is not None else None)
-                if handing is not None and all(b is not handing for _, b in in_flight):
-                    with store.session() as session:
-                        ledger.release_interrupted(session, handing.batch_id)
-                _settle_all(store, summary, progress, in_flight)
-                raise
-    finally:
-        if progress is not None:
-            progress.finish()
-        summary.elapsed = time.monotonic() - started
-        summary.requests = engine.stats.requests
-        summary.notes.extend(n for n in engine.stats.notes if n not in summary.notes)
-        _finish(store, summary, campaign_id, engine.name)
-    return summary
-
-
-def _hand_over(store: Store, engine: Transport, batch: Batch) -> list[Outcome]:
-    """In the sending thread: commit the batch as handed over, then send it. A crash
-    before the commit leaves it claimed, which the next run puts back to pending."""
-    with store.session() as session:
-        ledger.hand_over(session, batch.batch_id)
-    return engine.send(batch)
-
-
-def _settle_all(
-    store: Store,
-    summary: SendSummary,
-    progress: Progress | None,
-    in_flight: deque[tuple[Future[list[Outcome]], Batch]],
-) -> None:
-    """After an error, wait for the batches still in flight and record their answers.
-
-    A batch's own failure is already dealt with by `_settle` (released as pending or
-    unknown) and the error that stopped the send is what the caller raises. A store
-    error is different: the ledger could not record what went, so it is logged and
-    raised once every batch is settled, rather than lost behind the first error.
-    """
-    unrecorded: StoreError | None = None
-    while in_flight:
-        future, batch = in_flight[0]
-        try:
-            _settle(store, summary, progress, future, batch)
-        except StoreError as exc:
-            log.error("could not record batch %s in the ledger: %s", batch.batch_id, exc)
-            unrecorded = unrecorded or exc
-        except BaseException:  # noqa: S110 - the batch was released by _settle; see above
-            pass
-        in_flight.popleft()
-    if unrecorded is not None:
-        raise unrecorded
+    return size
 
 
 def _with_each_copy(composition: Composition, copies: dict[str, int]) -> Composition:
@@ -395,137 +288,8 @@ def _with_each_copy(composition: Composition, copies: dict[str, int]) -> Composi
     return composition
 
 
-@contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
-    """A first Ctrl-C asks the send to stop after the batches in flight are answered and
-    recorded; a second one stops at once (those batches are then found in flight by the
-    next run and become unknown). Only in the main thread, where signals are handled."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    requested: list[int] = []
-
-    def on_interrupt(signum: int, frame: object) -> None:
-        if requested:
-            raise KeyboardInterrupt
-        requested.append(signum)
-        sys.stderr.write(
-            "\nStopping once the batches in flight are answered and recorded "
-            "(Ctrl-C again to stop at once; they would then count as unknown).\n"
-        )
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield lambda: bool(requested)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class _Batches:
-    """Reads, claims (commits them claimed) and prepares the campaign's batches in order."""
-
-    def __init__(
-        self,
-        store: Store,
-        preparer: RecipientPreparer,
-        composition: Composition,
-        segments: list[str],
-        campaign_id: int,
-        states: tuple[DeliveryState, ...],
-        size: int,
-        hasher: AddressHasher | None = None,
-        unknown_before: datetime | None = None,
-    ) -> None:
-        self.store = store
-        self.unknown_before = unknown_before
-        self.hasher = hasher
-        self.preparer = preparer
-        self.composition = composition
-        self.segments = list(segments)
-        self.campaign_id = campaign_id
-        self.states = states
-        self.size = size
-        self._after = 0
-        self._claimed: str | None = None  # claimed, not yet handed to the transport
-
-    def next(self) -> Batch | None:
-        while self.segments:
-            segment = self.segments[0]
-            batch_id = uuid.uuid4().hex
-            self._claimed = batch_id  # before the claim commits, so a Ctrl-C cannot lose it
-            with self.store.session() as session:
-                rows = ledger.next_rows(
-                    session, self.campaign_id, segment, self.states, self._after, self.size, self.unknown_before
-                )
-                if not rows:
-                    self.segments.pop(0)
-                    self._after = 0
-                    continue
-                self._after = rows[-1].id
-                if self.hasher is not None and self.hasher.rotated:
-                    blocked = ledger.fail_suppressed_under_any_key(session, rows, self.hasher, self.states)
-                    rows = [r for r in rows if r.id not in blocked]
-                claimed = ledger.claim(session, [r.id for r in rows], batch_id, self.states)
-            rows = [r for r in rows if r.id in claimed]
-            if not rows:
-                continue
-            recipients = [
-                self.preparer.prepare(
-                    r.id, r.email, r.contact_id,
-                    first_name=r.first_name, name=r.name, organisation=r.organisation,
-                )
-                for r in rows
-            ]  # fmt: skip
-            batch = Batch(self.campaign_id, self.composition.key, batch_id, self.composition.renders[segment], recipients)
-            self._claimed = None
-            return batch
-        return None
-
-    def release_unsent(self, batch_id: str | None) -> None:
-        """Batches claimed but never handed to the transport go back to pending."""
-        for claimed in {batch_id, self._claimed} - {None}:
-            with self.store.session() as session:
-                ledger.release(session, str(claimed), state=ledger.PENDING)
-        self._claimed = None
-
-
-def _settle(
-    store: Store,
-    summary: SendSummary,
-    progress: Progress | None,
-    future: Future[list[Outcome]],
-    batch: Batch,
-) -> None:
-    """Wait for a batch's answer and commit it; on an error, release the batch and re-raise."""
-    try:
-        outcomes = future.result()
-    except TransportAuthError:
-        with store.session() as session:
-            ledger.release(session, batch.batch_id, state=ledger.PENDING)
-        raise
-    except Exception as exc:
-        # The transport itself failed mid-batch: nobody knows what went.
-        with store.session() as session:
-            ledger.release(
-                session, batch.batch_id, state=ledger.UNKNOWN,
-                error=f"interrupted while in flight ({exc.__class__.__name__}: {exc})"[:500],
-            )  # fmt: skip
-        raise
-    # (A Ctrl-C while waiting propagates as it is: the caller waits for the answer once
-    # more and records it; if that is cut short too, the next run finds the batch in
-    # flight and marks it unknown.)
-    with store.session() as session:
-        ledger.record(session, batch.batch_id, outcomes)
-    for outcome in outcomes:
-        _count(summary, outcome.status, outcome.error)
-    if progress is not None:
-        progress.advance(len(outcomes))
-
-
 def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str) -> None:
     """Totals, the campaign's status, and the audit entry (counts only, no addresses)."""
-    from composer.store.models import Campaign, utcnow
-
     with store.session() as session:
         totals = ledger.state_counts(session, campaign_id)
         summary.totals = totals

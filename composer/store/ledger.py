@@ -7,9 +7,9 @@ takes it, as `in_flight` just before it is handed to the transport, and again wi
 answer. When a send starts, rows left `claimed` by a crash go back to `pending` (they
 never went), and rows left `in_flight` become `unknown` (nobody knows whether they went).
 `unknown` is sent again only when the operator asks (--retry-unknown), and first
-reconciled with the provider's events (`reconcile_unknown`): an event proving SendGrid
-took the message makes it `sent` (or `failed` for a bounce or drop), and only rows with
-no event, older than a grace period for late events, are resent.
+reconciled with the provider's events (`store.sightings.reconcile_unknown`): an event
+proving SendGrid took the message makes it `sent` (or `failed` for a bounce or drop), and
+only rows with no event, older than a grace period for late events, are resent.
 Updates are set-based (one UPDATE per batch and outcome) so that 100,000 recipients cost
 a few hundred statements, not 100,000 ORM objects.
 """
@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
 from composer.store import suppressions
-from composer.store.bulk import LOOKUP_CHUNK, WRITE_CHUNK, chunked, rowcount, table
-from composer.store.models import Contact, Delivery, DeliveryState, Event, Suppression, utcnow
+from composer.store.bulk import WRITE_CHUNK, chunked, rowcount, table
+from composer.store.models import Contact, Delivery, DeliveryState, Suppression, utcnow
 
 PENDING, CLAIMED, IN_FLIGHT, SENT, FAILED, UNKNOWN = (
     DeliveryState.PENDING,
@@ -41,16 +41,10 @@ PENDING, CLAIMED, IN_FLIGHT, SENT, FAILED, UNKNOWN = (
 SUPPRESSED_ERROR = "suppressed after the campaign started; not sent"
 ERASED_ERROR = "contact erased; not sent"
 INTERRUPTED_ERROR = "interrupted while in flight (crash or kill); it may or may not have been sent"
-#: Events that prove the provider took a message (so it must not be sent again)...
-TOOK_IT = ("processed", "delivered", "deferred", "opened", "clicked")
-#: ...and those that prove it took it and could not deliver it.
-COULD_NOT = ("bounced", "blocked", "dropped")
 #: A batch's rows that are this run's (claimed, or handed over and awaiting an answer).
 OURS = (CLAIMED, IN_FLIGHT)
 #: Rows that were or may have been sent.
 GONE_OUT = (SENT, IN_FLIGHT, UNKNOWN)
-#: The columns a provider's event stamps (the first time only; the state is not touched).
-STAMPS = ("delivered_at", "opened_at", "clicked_at")
 
 _T = table(Delivery)
 _S = table(Suppression)
@@ -108,39 +102,6 @@ def recover_in_flight(session: Session, campaign_id: int) -> int:
         .values(state=UNKNOWN, error=INTERRUPTED_ERROR, updated_at=now)
     )
     return rowcount(result)
-
-
-def reconcile_unknown(session: Session, campaign_id: int) -> tuple[int, int]:
-    """Unknown rows the provider has since reported on did go out: `sent` when an event
-    shows it took the message (processed, delivered, deferred, opened, clicked, or the
-    ledger's delivered/opened/clicked stamps), `failed` with the event's kind when it
-    bounced, was blocked or dropped. So --retry-unknown never gives those people a second
-    copy. Returns (made sent, made failed)."""
-    ev = table(Event)
-    stamped = _T.c.delivered_at.is_not(None) | _T.c.opened_at.is_not(None) | _T.c.clicked_at.is_not(None)
-
-    def reported(kinds: Sequence[str]) -> Any:
-        return exists().where(
-            ev.c.campaign_id == campaign_id,
-            ev.c.kind.in_(kinds),
-            (ev.c.contact_id == _T.c.contact_id) | (ev.c.email_hash == _T.c.email_hash),
-        )
-
-    now = utcnow()
-    unknown = and_(_T.c.campaign_id == campaign_id, _T.c.state == UNKNOWN)
-    failed = rowcount(session.execute(
-        update(_T)
-        .where(unknown, reported(COULD_NOT))
-        .values(state=FAILED, error="the provider reports it bounced, was blocked or dropped", updated_at=now)
-        .execution_options(synchronize_session=False)
-    ))
-    sent = rowcount(session.execute(
-        update(_T)
-        .where(unknown, stamped | reported(TOOK_IT))
-        .values(state=SENT, error=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ))
-    return sent, failed
 
 
 def _state_is(state: str, unknown_before: datetime | None) -> Any:
@@ -462,82 +423,3 @@ def add_pending(session: Session, campaign_id: int, rows: Sequence[NewRow]) -> i
     for part in chunked(params, WRITE_CHUNK):
         session.execute(insert(_T), list(part))
     return len(params)
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """A provider's report that one campaign's message reached a person: it stamps
-    `column` (one of `STAMPS`) on the person's ledger row, the first time only."""
-
-    column: str
-    campaign_id: int
-    contact_id: int | None
-    email: str | None
-    at: datetime | None
-
-
-def stamp(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]) -> int:
-    """Stamp delivered/opened/clicked on the matching deliveries; the first time counts.
-
-    A delivery is found by campaign and contact (our custom_args), or by campaign and
-    address hash when the event carries no known contact. `state` stays as send left it
-    (`reconcile_unknown` reads the stamps at the next send). One executemany UPDATE per
-    column stamps them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one
-    batch. Returns how many stamps were written.
-    """
-    by_contact, by_hash = _find_deliveries(session, hasher, sightings)
-    stamps: dict[str, list[dict[str, Any]]] = {}
-    for seen in sightings:
-        delivery_id = by_contact.get((seen.campaign_id, seen.contact_id))
-        if delivery_id is None and seen.email:
-            delivery_id = next(
-                (by_hash[k] for h in hasher.candidates(seen.email) if (k := (seen.campaign_id, h)) in by_hash),
-                None,
-            )
-        if delivery_id is not None:
-            stamps.setdefault(seen.column, []).append({"delivery_id": delivery_id, "at": seen.at or utcnow()})
-    connection = session.connection()
-    for column, params in stamps.items():
-        if column not in STAMPS:
-            raise ValueError(f"not a ledger stamp: {column!r}")
-        connection.execute(
-            update(_T)
-            .where(_T.c.id == bindparam("delivery_id"), _T.c[column].is_(None))
-            .values({column: bindparam("at")}),
-            params,
-        )
-    return sum(len(p) for p in stamps.values())
-
-
-def _find_deliveries(
-    session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]
-) -> tuple[dict[tuple[int, int | None], int], dict[tuple[int, str], int]]:
-    """The delivery ids the sightings name: by (campaign, contact) and by (campaign, hash).
-
-    Two indexed lookups rather than one with OR, which would scan the campaign.
-    """
-    by_hash: dict[tuple[int, str], int] = {}
-    by_contact: dict[tuple[int, int | None], int] = {}
-    columns = (_T.c.id, _T.c.campaign_id, _T.c.contact_id, _T.c.email_hash)
-    with_contact = [s for s in sightings if s.contact_id is not None]
-    for part in chunked(with_contact):
-        for found_id, campaign_id, contact_id, email_hash in session.execute(
-            select(*columns).where(
-                _T.c.contact_id.in_({s.contact_id for s in part}),
-                _T.c.campaign_id.in_({s.campaign_id for s in part}),
-            )
-        ):
-            by_hash[(campaign_id, email_hash)] = found_id
-            if contact_id is not None:
-                by_contact[(campaign_id, contact_id)] = found_id
-    by_address = [s for s in sightings if s.email and (s.campaign_id, s.contact_id) not in by_contact]
-    # Each sighting binds a campaign id and one hash per key held.
-    for part in chunked(by_address, LOOKUP_CHUNK // (1 + hasher.key_count)):
-        for found_id, campaign_id, _, email_hash in session.execute(
-            select(*columns).where(
-                _T.c.campaign_id.in_({s.campaign_id for s in part}),
-                _T.c.email_hash.in_({h for s in part if s.email for h in hasher.candidates(s.email)}),
-            )
-        ):
-            by_hash[(campaign_id, email_hash)] = found_id
-    return by_contact, by_hash

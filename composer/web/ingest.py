@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
-from composer.store import ledger, suppressions
+from composer.store import sightings, suppressions
 from composer.store.bulk import existing, insert_new
 from composer.store.db import Store
 from composer.store.models import Campaign, Contact, Event
@@ -36,7 +36,7 @@ _SUPPRESS: dict[EventKind, str] = {
 }
 _DROP_SUPPRESS = {RejectReason.BOUNCED, RejectReason.INVALID}
 
-# Kinds that stamp a ledger column (`ledger.STAMPS`).
+# Kinds that stamp a ledger column (`sightings.STAMPS`).
 _LEDGER: dict[EventKind, str] = {
     EventKind.DELIVERED: "delivered_at",
     EventKind.OPENED: "opened_at",
@@ -86,7 +86,7 @@ def ingest_in(
         if row["provider_event_id"] is None or row["provider_event_id"] in new_ids
     ]
     suppressed, resubscribed = _apply_suppressions(session, hasher, fresh)
-    stamps = ledger.stamp(session, hasher, [_sighting(e, r) for e, r in fresh if e.kind in _LEDGER and r["campaign_id"]])
+    stamps = sightings.stamp(session, hasher, [_sighting(e, r) for e, r in fresh if e.kind in _LEDGER and r["campaign_id"]])
     return IngestResult(
         received=len(events),
         stored=len(fresh),
@@ -151,8 +151,8 @@ def _erased_row(event: NormalizedEvent, email_hash: str | None) -> dict[str, Any
     }
 
 
-def _sighting(event: NormalizedEvent, row: dict[str, Any]) -> ledger.Sighting:
-    return ledger.Sighting(
+def _sighting(event: NormalizedEvent, row: dict[str, Any]) -> sightings.Sighting:
+    return sightings.Sighting(
         column=_LEDGER[event.kind],
         campaign_id=row["campaign_id"],
         contact_id=row["contact_id"],

@@ -152,7 +152,7 @@ def test_an_alias_inside_its_own_anchor_is_a_clear_error(workspace, workspace_di
 @pytest.mark.parametrize(
     ("theme", "line", "words"),
     [
-        ('brand: "#1b2a4a"\nlink: [unclosed\n', 3, "YAML syntax error"),
+        ('brand: "#1b2a4a"\nlink: [unclosed\n', 2, "the list opened with '[' on this line is never closed"),
         ("- brand\n- link\n", 1, "a theme is a mapping"),
     ],
 )

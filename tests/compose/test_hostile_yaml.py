@@ -64,7 +64,7 @@ def test_an_oversized_markdown_field_is_refused_not_dropped_from_the_html(worksp
     path = write_bulletin(workspace_dir, MINIMAL.replace("Practices should read", big + "Practices should read"))
     result = _check(workspace_dir, path)
     assert result.exit_code == 2, result.output
-    assert f"{path}, line 11" in result.output
+    assert "bulletins/test.yaml, line 11" in result.output
     assert "field 'body'" in result.output and "100,000" in result.output
 
 
@@ -72,7 +72,7 @@ def test_a_subject_longer_than_a_header_line_is_refused(workspace_dir: Path) -> 
     path = write_bulletin(workspace_dir, MINIMAL.replace("subject: Test bulletin", "subject: " + "x" * 999))
     result = _check(workspace_dir, path)
     assert result.exit_code == 2, result.output
-    assert f"{path}, line 1" in result.output and "field 'subject'" in result.output
+    assert "bulletins/test.yaml, line 1" in result.output and "field 'subject'" in result.output
     assert "998" in result.output
 
 
@@ -82,7 +82,7 @@ def test_an_oversized_bulletin_file_is_refused_before_parsing(workspace_dir: Pat
     result = _check(workspace_dir, path)
     assert time.monotonic() - started < 3
     assert result.exit_code == 2, result.output
-    assert str(path) in result.output and "2,000,000" in result.output
+    assert "bulletins/test.yaml:" in result.output and "2,000,000" in result.output
 
 
 @pytest.mark.parametrize("escape", ["\\r", "\\u2028", "\\x85", "\\x0b", "\\x0c", "\\x1b"])
@@ -90,7 +90,7 @@ def test_control_characters_in_the_subject_are_refused_at_load(workspace_dir: Pa
     path = write_bulletin(workspace_dir, MINIMAL.replace("subject: Test bulletin", f'subject: "Test{escape}bulletin"'))
     result = _check(workspace_dir, path)
     assert result.exit_code == 2, result.output
-    assert f"{path}, line 1" in result.output and "field 'subject'" in result.output
+    assert "bulletins/test.yaml, line 1" in result.output and "field 'subject'" in result.output
     assert "control character" in result.output and "layout" not in result.output
 
 
@@ -99,7 +99,7 @@ def test_a_line_break_in_reply_to_is_refused_at_load(workspace_dir: Path) -> Non
     path = write_bulletin(workspace_dir, text)
     result = _check(workspace_dir, path)
     assert result.exit_code == 2, result.output
-    assert f"{path}, line 3" in result.output and "field 'reply_to'" in result.output
+    assert "bulletins/test.yaml, line 3" in result.output and "field 'reply_to'" in result.output
     assert "control character" in result.output
 
 

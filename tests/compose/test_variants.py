@@ -154,7 +154,7 @@ def test_a_mapping_naming_an_unknown_segment(workspace, workspace_dir: Path, rep
     assert err.location.file == path and err.location.line == line and err.location.field == field
     result = CliRunner().invoke(cli, ["--workspace", str(workspace_dir), "compose", str(path)])
     assert result.exit_code == 2
-    assert str(path) in result.output and f"line {line}" in result.output and "Traceback" not in result.output
+    assert "bulletins/test.yaml, line" in result.output and f"line {line}" in result.output and "Traceback" not in result.output
 
 
 def test_a_subject_mapping_must_cover_every_segment(workspace, workspace_dir: Path) -> None:

@@ -199,7 +199,7 @@ EDGES = """f => {
     const left = el => Math.round(el.getBoundingClientRect().left);
     return {
         text: [...doc.querySelectorAll('.prose > div')].filter(d => !d.closest('.inset')).map(left),
-        boxes: [...doc.querySelectorAll('.inset .mj-column-per-100')].map(left),
+        boxes: [...doc.querySelectorAll('.inset .mj-column-per-100, table.box')].map(left),
         pictures: [...doc.querySelectorAll('.picture img')].map(left),
     };
 }"""

@@ -63,8 +63,8 @@ def test_dry_run_shows_the_plan_and_changes_nothing(people: Workspace) -> None:
     assert "practice             1 recipients (1 counted in an earlier segment)" in out
     assert "registrar            1 recipients (1 suppressed)" in out
     assert "Copies (someone in several segments gets one copy with the sections of each):" in out
-    assert "    lmc:                             1; 1 to send now; HTML 61.2 KB" in out
-    assert "    lmc+practice:                    1; 1 to send now; HTML 61.3 KB" in out
+    assert "    lmc:                             1; 1 to send now; HTML 50.6 KB" in out
+    assert "    lmc+practice:                    1; 1 to send now; HTML 50.7 KB" in out
     assert "    registrar:                       1; 1 to send now" in out
     assert "lmc+registrar" not in out  # only the copies someone gets
     assert "HTML " in out and " KB" in out and "Compose warnings" in out

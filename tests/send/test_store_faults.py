@@ -63,7 +63,7 @@ def test_a_store_error_while_settling_is_logged_and_raised(
 
     try:
         with (
-            caplog.at_level(logging.ERROR, logger="composer.send.runner"),
+            caplog.at_level(logging.ERROR, logger="composer.send.loop"),
             pytest.raises(StoreError, match="disk is full"),
         ):
             send_bulletin(workspace, make_composition(), ["lmc"], transport=TwoAtOnce(broken), store=store)

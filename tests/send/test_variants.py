@@ -31,10 +31,16 @@ def composed(workspace: Workspace, root: Path):  # type: ignore[no-untyped-def]
     return compose_bulletin(workspace, write_bulletin(root, THREE), variants=())
 
 
+HEADLINES = ("Practice only", "Registrars and LMCs", "LMC only")  # in the bulletin's order
+
+
 def assert_every_section_once(html: str, text: str) -> None:
     for phrase in dict.fromkeys(LMC + PRACTICE):
         assert html.count(phrase) == 1, phrase
         assert text.count(phrase) == 1, phrase
+    for part in (html, text):
+        assert [part.count(h) for h in HEADLINES] == [1, 1, 1], part
+        assert sorted(HEADLINES, key=part.index) == list(HEADLINES), "sections out of the bulletin's order"
     assert "Dear Priya" in html and "Dear Priya" in text
 
 

@@ -143,6 +143,14 @@
       if (value === null || value === undefined || value === "") continue;
       parts.append(h("div", { "data-part": label.toLowerCase() }, h("dt", { text: label }), h("dd", { text: String(value) })));
     }
+    // Every problem of the bulletin, sorted by line, when there is more than one.
+    const problems = error.problems || [];
+    const list = $("banner-problems");
+    list.hidden = problems.length < 2;
+    list.replaceChildren(...problems.map((p) => h("li", {
+      text: [p.line ? `line ${p.line}` : "", p.section ? `section ${p.section}` : "", p.field ? `field '${p.field}'` : ""]
+        .filter(Boolean).join(", ") + `: ${p.message}`,
+    })));
   }
 
   function renderControls() {
