@@ -87,9 +87,7 @@ class EditorSession:
             except InputError as exc:
                 found = drafts.problems(exc, self.source.root)
                 # The draft's line numbers are not the file's: the banner names the field.
-                failure = replace(
-                    ComposeFailure.from_exception(exc, self.source.root), line=None, column=None, message=found[0].message
-                )
+                failure = draft_failure(exc, self.source.root, found)
                 shown_at = self._draft.composed_at if self._draft else self.state.snapshot().composed_at
                 snapshot = Snapshot(number, previous, failure, shown_at, now, (time.perf_counter() - started) * 1000)
             self._draft = snapshot
@@ -147,6 +145,17 @@ class EditorSession:
     def upload(self, wanted: str, data: bytes) -> dict[str, Any]:
         picture = uploads.save_upload(self.path, self.source.root, wanted, data)
         return {"picture": picture.as_dict(), "pictures": [p.as_dict() for p in uploads.pictures(self.path)]}
+
+
+def draft_failure(exc: InputError, root: Path, found: list[drafts.Problem]) -> ComposeFailure:
+    """The banner for a draft that does not compose, without the draft's line numbers
+    (it is composed from the page's JSON, not the file)."""
+    failure = ComposeFailure.from_exception(exc, root)
+    unlined = tuple({**p, "line": None, "column": None} for p in failure.problems)
+    message = found[0].message if len(found) == 1 else "\n".join(
+        [f"{len(found)} problems in the draft:", *(f"  {p.message}" for p in found)]
+    )
+    return replace(failure, line=None, column=None, message=message, problems=unlined)
 
 
 def stale_message(path: Path) -> str:

@@ -178,3 +178,18 @@ def test_no_upload_through_a_picture_folder_that_leads_out_of_the_workspace(
     response = client.post("/api/edit/upload?name=team.png", content=png(), headers=octet)
     assert response.status_code == 422 and "outside the workspace" in response.json()["message"]
     assert list(outside.iterdir()) == []
+
+
+def test_a_section_check_gives_every_problem_of_the_section(client: TestClient, opened: dict[str, Any]) -> None:
+    doc = copy.deepcopy(opened["document"])
+    index = next(i for i, s in enumerate(doc["sections"]) if s["block"] == "elections")
+    section = doc["sections"][index]
+    section["contact_email"] = "nobody"
+    section["timeline"][1]["at"] = "the second of July"
+    del section["intro"]
+    body = {"document": doc, "index": index + 1, "markdown": []}
+    found = client.post("/api/edit/check", json=body, headers=headers(opened)).json()["problems"]
+    assert {p["field"] for p in found} == {"intro", "timeline[2].at", "contact_email"}
+    assert all(p["section"] == index + 1 for p in found)
+    at = next(p for p in found if p["field"] == "timeline[2].at")
+    assert "13/07/2026" in at["reason"] or "YYYY-MM-DD" in at["reason"], at["reason"]

@@ -235,9 +235,11 @@ def test_remove_with_undo_duplicate_and_add_from_the_catalogue(page: Any, served
     page.locator("#add-section-button").click()
     form = page.locator("#section-form")
     expect(form.locator('[data-field-path="headline"] .help')).to_have_text("The heading of the item, in sentence case.")
+    # Every problem of the section at once, each on its own field.
     expect(form.locator('[data-field-path="headline"] .field-error')).to_have_text("this required field is missing")
-    form.locator('[data-field-path="headline"] input').fill("Practice manager survey")
     expect(form.locator('[data-field-path="body"] .field-error')).to_have_text("this required field is missing")
+    form.locator('[data-field-path="headline"] input').fill("Practice manager survey")
+    expect(form.locator('[data-field-path="headline"] .field-error')).to_be_hidden()
     form.locator('[data-field-path="body"] textarea').fill("Tell us how the year went.")
     expect(form.locator('[data-markdown-path="body"]')).to_contain_text("Tell us how the year went.")
     page.locator("#save").click()
