@@ -242,14 +242,14 @@
     const doc = frame.contentDocument;
     if (!doc || !doc.documentElement) return;
     // Fit the frame to the email, so the stage scrolls and the frame's own width stays
-    // exactly 600 or 375 px (no scrollbar inside). Collapse first: scrollHeight never
-    // reports less than the frame's current height.
+    // exactly 600 or 375 px (no scrollbar inside). The <html> element is as tall as the
+    // email (emails set no height on it), so one layout tells, without collapsing the
+    // frame first; the scrollbar goes before measuring, as it narrows the email.
     const top = stage.scrollTop;
-    frame.style.height = "0px";
-    const height = Math.max(doc.documentElement.scrollHeight, 120);
-    frame.style.height = `${height}px`;
-    stage.scrollTop = top;
     doc.documentElement.style.overflowY = "hidden";
+    const height = Math.max(Math.ceil(doc.documentElement.getBoundingClientRect().height), 120);
+    if (frame.style.height !== `${height}px`) frame.style.height = `${height}px`;
+    stage.scrollTop = top;
     if (doc.head && !doc.getElementById("bt-preview-sim")) {
       const style = doc.createElement("style");
       style.id = "bt-preview-sim";
