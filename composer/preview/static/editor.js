@@ -51,9 +51,9 @@
 
   function changed() {
     E.dirty = true;
+    draft(); // first: the compose is the long part, the panel can be redrawn meanwhile
     renderHeader();
     renderList();
-    draft();
   }
 
   async function draft() {

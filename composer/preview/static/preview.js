@@ -99,10 +99,11 @@
     if (!ui.recipient && state.samples.length) ui.recipient = state.samples[0].key;
     const names = state.segments.map((s) => s.name);
     if (ui.segment !== "all" && !names.includes(ui.segment)) ui.segment = "all";
+    // The panes first: their emails load while the rest of the page is drawn.
+    renderStage();
     renderBar();
     renderBanner();
     renderControls();
-    renderStage();
     renderChecks();
     renderStatus();
     document.body.dataset.version = String(state.version);
