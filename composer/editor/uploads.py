@@ -62,6 +62,8 @@ def _measure(data: bytes) -> tuple[str, int, int]:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
             fmt, (width, height) = image.format or "", image.size
+    except Image.DecompressionBombError:
+        raise InputError("this picture claims to be hundreds of megapixels; save it at email size (600 pixels wide)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InputError("this file is not a picture Pillow can read; save it as PNG, JPEG or GIF") from None
     if fmt not in FORMATS:

@@ -193,3 +193,17 @@ def test_a_section_check_gives_every_problem_of_the_section(client: TestClient, 
     assert all(p["section"] == index + 1 for p in found)
     at = next(p for p in found if p["field"] == "timeline[2].at")
     assert "13/07/2026" in at["reason"] or "YYYY-MM-DD" in at["reason"], at["reason"]
+
+
+def test_a_picture_that_claims_to_be_enormous_is_refused(client: TestClient, opened: dict[str, Any], bulletin_path: Path) -> None:
+    import struct
+    import zlib
+
+    data = bytearray(png())
+    ihdr = 8 + 8  # the signature, then the IHDR chunk's length and type
+    data[ihdr : ihdr + 8] = struct.pack(">II", 100_000, 100_000)
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13])))
+    octet = headers(opened, **{"Content-Type": "application/octet-stream"})
+    response = client.post("/api/edit/upload?name=bomb.png", content=bytes(data), headers=octet)
+    assert response.status_code == 422 and "megapixels" in response.json()["message"]
+    assert not (bulletin_path.with_suffix("") / "bomb.png").exists()
