@@ -92,7 +92,8 @@ window.BulletinFields = (() => {
         area.focus();
       },
     });
-    const preview = h("div", { className: "markdown-preview", "data-markdown-path": path, "aria-label": "How it will read" });
+    // A region of its own, focusable so a keyboard can scroll it, named for a screen reader.
+    const preview = h("div", { className: "markdown-preview", "data-markdown-path": path, role: "region", tabindex: "0", "aria-label": `How ${path} will read` });
     ctx.markdownPaths.push(path);
     return h("div", { className: "markdown-box" }, h("div", { className: "toolbar" }, linkButton), area, preview);
   }
