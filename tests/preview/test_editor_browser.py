@@ -125,6 +125,9 @@ def test_edit_the_june_sample_and_save(page: Any, served: tuple[PreviewServer, P
     headline.fill(NEW_HEADLINE)
     page.wait_for_function("() => document.body.dataset.draft !== ''")
     page.wait_for_function(FRAMES_LOADED)
+    wait_until(lambda: NEW_HEADLINE in frame_text(page, "lmc"), what="the draft in the lmc pane")
+    # A pane scrolled out of sight follows once it is scrolled to.
+    page.locator('#stage iframe[data-segment="registrar"]').scroll_into_view_if_needed()
     wait_until(lambda: NEW_HEADLINE in frame_text(page, "registrar"), what="the draft in the registrar pane")
     assert bulletin.read_text(encoding="utf-8") == original, "nothing is written before Save"
 

@@ -206,10 +206,40 @@
     }
     for (const frame of stage.querySelectorAll("iframe")) {
       const url = emailUrl(frame.dataset.segment, "html");
-      if (frame.getAttribute("src") !== url) frame.setAttribute("src", url);
+      if (frame.getAttribute("src") === url) {
+        delete frame.dataset.pendingSrc;
+      } else if (state.draft && !onStage(frame)) {
+        // While typing, a pane scrolled out of sight waits until it is scrolled to:
+        // laying out an email is most of a keystroke's cost on a small machine.
+        frame.dataset.pendingSrc = url;
+      } else {
+        delete frame.dataset.pendingSrc;
+        frame.setAttribute("src", url);
+      }
     }
     for (const pre of stage.querySelectorAll("pre.plain")) loadText(pre);
   }
+
+  function onStage(frame) {
+    const a = frame.getBoundingClientRect();
+    const b = stage.getBoundingClientRect();
+    return a.right > b.left && a.left < b.right && a.bottom > b.top && a.top < b.bottom;
+  }
+
+  let pendingCheck = 0;
+  function loadPendingOnStage() {
+    if (pendingCheck) return;
+    pendingCheck = requestAnimationFrame(() => {
+      pendingCheck = 0;
+      for (const frame of stage.querySelectorAll("iframe[data-pending-src]")) {
+        if (!onStage(frame)) continue;
+        frame.setAttribute("src", frame.dataset.pendingSrc);
+        delete frame.dataset.pendingSrc;
+      }
+    });
+  }
+  stage.addEventListener("scroll", loadPendingOnStage);
+  window.addEventListener("resize", loadPendingOnStage);
 
   function buildColumn(segment) {
     const heading = h("h3", {}, h("span", { text: segment }), h("span", { className: "meta" }));
