@@ -440,6 +440,7 @@
       E.doc = result.document;
       E.dirty = false;
       E.problems = [];
+      E.removed = null; // the undo is of an unsaved removal; after a save it is gone
       notice("", "");
       render();
       $("save-status").textContent = `Saved at ${new Date().toLocaleTimeString("en-GB")}`;
@@ -505,6 +506,8 @@
         return;
       }
       render();
+    } else if (open && E.dirty) {
+      draft(); // the panes went back to the file while the editor was closed
     }
     if (!open) window.BulletinPreview.selectSection(null);
   }
