@@ -207,3 +207,18 @@ def test_a_picture_that_claims_to_be_enormous_is_refused(client: TestClient, ope
     response = client.post("/api/edit/upload?name=bomb.png", content=bytes(data), headers=octet)
     assert response.status_code == 422 and "megapixels" in response.json()["message"]
     assert not (bulletin_path.with_suffix("") / "bomb.png").exists()
+
+
+def test_a_write_must_be_json_within_the_size_limit(client: TestClient, opened: dict[str, Any]) -> None:
+    form = client.post("/api/edit/save", content=b"base=x", headers=headers(opened, **{"Content-Type": "application/x-www-form-urlencoded"}))
+    assert form.status_code == 400
+    huge = client.post(
+        "/api/edit/draft", content=b'{"document": "' + b"x" * 9_000_000 + b'"}', headers=headers(opened, **{"Content-Type": "application/json"})
+    )
+    assert huge.status_code == 413
+    referer = client.post(
+        "/api/edit/check",
+        json={"document": opened["document"], "index": 1, "markdown": []},
+        headers={"X-Bulletin-Token": opened["token"], "Referer": f"{ORIGIN}/"},
+    )
+    assert referer.status_code == 200, "a browser that sends no Origin is known by its Referer"
