@@ -37,7 +37,22 @@ def _refused(message: str, status: int, **more: Any) -> Response:
 
 
 class TooLarge(Exception):
-    pass
+    """A request body past its limit."""
+
+
+class BadRequest(Exception):
+    """A write whose body is not what the editor's page sends."""
+
+
+def _whole(data: dict[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"'{key}' must be a whole number")
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -81,8 +96,8 @@ class EditorRoutes:
                 return await handler(request)
             except TooLarge:
                 return _refused("refused: the request is larger than any bulletin or picture needs", 413)
-            except (ValueError, KeyError, TypeError) as exc:
-                return _refused(f"refused: the request could not be read ({type(exc).__name__})", 400)
+            except BadRequest as exc:
+                return _refused(f"refused: the request could not be read ({exc})", 400)
             except InputError as exc:
                 return _refused(exc.reason, 422)
 
@@ -90,10 +105,13 @@ class EditorRoutes:
 
     async def _document(self, request: Request) -> dict[str, Any]:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise ValueError("not JSON")
-        data = json.loads(await _body(request, JSON_MAX_BYTES))
+            raise BadRequest("not JSON")
+        try:
+            data = json.loads(await _body(request, JSON_MAX_BYTES))
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("not JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("document"), dict):
-            raise ValueError("no document")
+            raise BadRequest("no document")
         return data
 
     async def opened(self, request: Request) -> Response:
@@ -102,24 +120,27 @@ class EditorRoutes:
 
     async def draft(self, request: Request) -> Response:
         data = await self._document(request)
-        shown = [str(s) for s in data.get("shown") or []]
-        payload = await run_in_threadpool(self.session.draft, int(data["number"]), data["document"], shown)
+        number, shown = _whole(data, "number"), _strings(data.get("shown"))
         check = data.get("check")
-        if isinstance(check, dict):
-            fields = [str(f) for f in check.get("markdown") or []]
-            payload["check"] = await run_in_threadpool(self.session.check, data["document"], int(check["index"]), fields)
+        index = _whole(check, "index") if isinstance(check, dict) else None
+        payload = await run_in_threadpool(self.session.draft, number, data["document"], shown)
+        if isinstance(check, dict) and index is not None:
+            fields = _strings(check.get("markdown"))
+            payload["check"] = await run_in_threadpool(self.session.check, data["document"], index, fields)
         return _json(payload)
 
     async def check(self, request: Request) -> Response:
         data = await self._document(request)
-        fields = [str(f) for f in data.get("markdown") or []]
-        result = await run_in_threadpool(self.session.check, data["document"], int(data["index"]), fields)
+        index, fields = _whole(data, "index"), _strings(data.get("markdown"))
+        result = await run_in_threadpool(self.session.check, data["document"], index, fields)
         return _json(result)
 
     async def save(self, request: Request) -> Response:
         data = await self._document(request)
+        if not isinstance(data.get("base"), str):
+            raise BadRequest("no base")
         try:
-            result = await run_in_threadpool(self.session.save, str(data["base"]), data["document"])
+            result = await run_in_threadpool(self.session.save, data["base"], data["document"])
         except SaveRefused as refused:
             status = 409 if refused.stale else 422
             problems = [p.as_dict() for p in refused.problems]
