@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 
 from composer.authoring.writer import write_atomic
 from composer.editor import roundtrip
-from composer.errors import BulletinError
+from composer.errors import BulletinError, InputError
 
 ORIGIN = "_origin"  # not a field name: block fields are lower-case letters first
 
@@ -51,7 +51,13 @@ def read(path: Path) -> Loaded:
 
 def parse(text: str) -> Loaded:
     """The page's view of `text` (read with libyaml: the values, not the formatting)."""
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
+    except yaml.YAMLError:
+        raise InputError(
+            "the file is not valid YAML just now, so the editor cannot open it; the banner "
+            "says where the mistake is: fix it in a text editor and save, then press Edit again"
+        ) from None
     document = roundtrip.to_plain(data) if isinstance(data, dict) else {}
     sections = document.get("sections")
     if isinstance(sections, list):

@@ -115,7 +115,10 @@ class EditorRoutes:
         return data
 
     async def opened(self, request: Request) -> Response:
-        data = await run_in_threadpool(self.session.opened)
+        try:
+            data = await run_in_threadpool(self.session.opened)
+        except InputError as exc:
+            return _refused(exc.reason, 422)
         return _json({"token": self.session.guard.issue(), **data})
 
     async def draft(self, request: Request) -> Response:

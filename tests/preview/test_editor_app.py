@@ -222,3 +222,10 @@ def test_a_write_must_be_json_within_the_size_limit(client: TestClient, opened: 
         headers={"X-Bulletin-Token": opened["token"], "Referer": f"{ORIGIN}/"},
     )
     assert referer.status_code == 200, "a browser that sends no Origin is known by its Referer"
+
+
+def test_a_file_that_is_not_yaml_just_now_is_not_opened(client: TestClient, bulletin_path: Path) -> None:
+    bulletin_path.write_text("subject: [unclosed\n", encoding="utf-8")
+    response = client.get("/api/edit/session")
+    assert response.status_code == 422
+    assert "not valid YAML just now" in response.json()["message"]

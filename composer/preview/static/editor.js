@@ -35,7 +35,10 @@
 
   async function openSession() {
     const res = await fetch("/api/edit/session", { cache: "no-store" });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(body.message || `HTTP ${res.status}`);
+    }
     const data = await res.json();
     Object.assign(E, {
       token: data.token, base: data.base, doc: data.document, file: data.file,
@@ -461,7 +464,12 @@
   }
 
   async function reload() {
-    await openSession();
+    try {
+      await openSession();
+    } catch (err) {
+      notice(`Could not reload: ${err.message}`, "error");
+      return;
+    }
     E.problems = [];
     E.sectionProblems = [];
     notice("", "");
@@ -502,7 +510,8 @@
       try {
         await openSession();
       } catch (err) {
-        panel.replaceChildren(h("p", { className: "field-error", text: `The editor could not open (${err.message}).` }));
+        panel.replaceChildren(h("p", { className: "field-error", text: `The editor could not open: ${err.message}` }));
+        E.doc = null;
         return;
       }
       render();
