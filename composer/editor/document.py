@@ -85,11 +85,20 @@ def draft_text(document: dict[str, Any]) -> str:
     return json.dumps(without_origins(document), ensure_ascii=True)
 
 
+def load_tree(text: str) -> tuple[YAML, Any]:
+    """`text` read round-trip, as `apply` reads it (no byte-order mark, LF line ends)."""
+    return roundtrip.load(text.removeprefix("\ufeff").replace("\r\n", "\n"))
+
+
 def apply(text: str, document: dict[str, Any], loaded: tuple[YAML, Any] | None = None) -> str:
     """`text` changed to hold `document`, with everything not edited left as it was.
 
-    `loaded` is `text` already read round-trip (`roundtrip.load`), which this changes."""
-    yaml, tree = loaded or roundtrip.load(text)
+    `loaded` is `text` already read by `load_tree`, which this changes."""
+    # A file saved on Windows keeps its CRLF line ends and byte-order mark.
+    bom, body = ("\ufeff", text[1:]) if text.startswith("\ufeff") else ("", text)
+    crlf = "\r\n" in body
+    body = body.replace("\r\n", "\n")
+    yaml, tree = loaded or load_tree(text)
     old_sections = tree.get("sections")
     new_sections = document.get("sections")
     if isinstance(old_sections, list) and isinstance(new_sections, list):
@@ -98,7 +107,8 @@ def apply(text: str, document: dict[str, Any], loaded: tuple[YAML, Any] | None =
     if isinstance(old_sections, list) and isinstance(new_sections, list):
         plain["sections"] = roundtrip.to_plain(old_sections)
     roundtrip.merge_map(tree, plain)
-    return _spaced_like(roundtrip.dump(yaml, tree), text)
+    out = _spaced_like(roundtrip.dump(yaml, tree), body)
+    return bom + (out.replace("\n", "\r\n") if crlf else out)
 
 
 def _rebuild_sections(seq: Any, sections: list[Any]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.compose.model import Composition
-from composer.editor import document, drafts, roundtrip, schema, uploads
+from composer.editor import document, drafts, schema, uploads
 from composer.editor.guard import Guard
 from composer.errors import InputError
 from composer.preview.payload import state_payload
@@ -59,7 +59,7 @@ class EditorSession:
         """What the editor starts from: the file, the blocks, the segments, the pictures."""
         workspace = self.source.workspace
         loaded = document.read(self.path)
-        self._tree = (loaded.base, roundtrip.load(loaded.text))
+        self._tree = (loaded.base, document.load_tree(loaded.text))
         segments = load_segments(workspace.segments_file)
         return {
             "base": loaded.base,

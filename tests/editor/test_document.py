@@ -107,3 +107,14 @@ def test_a_write_is_refused_when_the_file_changed_on_disk(tmp_path: Path) -> Non
     assert document.write(path, document.digest("subject: b\n"), "subject: c\n") == document.digest("subject: c\n")
     assert path.read_text(encoding="utf-8") == "subject: c\n"
     assert [p.name for p in tmp_path.iterdir()] == ["b.yaml"], "no temporary file is left behind"
+
+
+def test_a_file_saved_on_windows_keeps_its_line_ends_and_byte_order_mark() -> None:
+    text = "\ufeff" + SAMPLE.read_text(encoding="utf-8").replace("\n", "\r\n")
+    loaded = document.parse(text)
+    edited = copy.deepcopy(loaded.document)
+    edited["sections"][0]["greeting"] = "Dear colleagues"
+    new = document.apply(text, edited)
+    assert new.startswith("\ufeff# The GPC England bulletin")
+    assert new.count("\r\n") == text.count("\r\n") and "\n" not in new.replace("\r\n", "")
+    assert new.replace('greeting: "Dear colleagues"', 'greeting: "Dear {{ first_name }}"') == text
