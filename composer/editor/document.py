@@ -46,7 +46,12 @@ class Loaded:
 
 
 def read(path: Path) -> Loaded:
-    return parse(path.read_text(encoding="utf-8"))
+    return parse(file_text(path))
+
+
+def file_text(path: Path) -> str:
+    """The file exactly as it is: CRLF line ends not turned into LF (as `read_text` would)."""
+    return path.read_bytes().decode("utf-8")
 
 
 def parse(text: str) -> Loaded:
@@ -158,7 +163,7 @@ def _needs_space(previous: str) -> bool:
 
 def write(path: Path, base: str, text: str) -> str:
     """Write `text` atomically unless the file is no longer the one `base` names."""
-    current = path.read_text(encoding="utf-8")
+    current = file_text(path)
     if digest(current) != base:
         raise StaleFile(
             f"{path.name} was changed on disk since you opened it in the editor (perhaps in a "

@@ -108,7 +108,7 @@ class EditorSession:
     def save(self, base: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Write the document, or raise SaveRefused saying why nothing was written."""
         started = time.perf_counter()
-        current = self.path.read_text(encoding="utf-8")
+        current = document.file_text(self.path)
         if document.digest(current) != base:
             raise SaveRefused(stale_message(self.path), stale=True)
         cached, self._tree = self._tree, None  # apply changes it: kept only if the save works

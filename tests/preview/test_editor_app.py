@@ -229,3 +229,13 @@ def test_a_file_that_is_not_yaml_just_now_is_not_opened(client: TestClient, bull
     response = client.get("/api/edit/session")
     assert response.status_code == 422
     assert "not valid YAML just now" in response.json()["message"]
+
+
+def test_a_save_keeps_a_windows_files_line_ends(client: TestClient, bulletin_path: Path) -> None:
+    bulletin_path.write_bytes(bulletin_path.read_bytes().replace(b"\n", b"\r\n"))
+    opened = client.get("/api/edit/session").json()
+    body = {"base": opened["base"], "document": spr_renamed(opened, "Changed on Windows")}
+    assert client.post("/api/edit/save", json=body, headers=headers(opened)).status_code == 200
+    data = bulletin_path.read_bytes()
+    assert b"    headline: Changed on Windows\r\n" in data
+    assert data.count(b"\r\n") == data.count(b"\n")
