@@ -67,19 +67,23 @@
     E.drafting = true;
     E.draftAgain = false;
     const number = ++E.draftNo;
-    const started = performance.now();
     try {
       const shown = window.BulletinPreview.shown();
       // The open section is checked in the same request: one round trip a keystroke.
       const index = E.selected;
       const body = { number, document: E.doc, shown, check: index === null ? null : { index, markdown: E.markdownPaths } };
       const payload = await post("/api/edit/draft", body);
-      if (number !== E.draftNo || !E.dirty) return;
+      if (!E.dirty) return;
+      if (!payload.ok) {
+        notice(payload.message || `The draft could not be composed (HTTP ${payload.status}).`, "error");
+        return;
+      }
       E.problems = payload.problems || [];
       if (payload.check && index === E.selected) checked(payload.check);
-      payload.editor_started = started;
       window.BulletinPreview.showDraft(payload);
       renderProblems();
+    } catch (err) {
+      notice(`The preview did not answer (${err.message}). Is \`bulletin preview\` still running?`, "error");
     } finally {
       E.drafting = false;
       if (E.draftAgain) draft();
@@ -97,7 +101,9 @@
     const index = E.selected;
     try {
       const result = await post("/api/edit/check", { document: E.doc, index, markdown: E.markdownPaths });
-      if (index === E.selected) checked(result);
+      if (result.ok && index === E.selected) checked(result);
+    } catch (err) {
+      // The draft's request says when the preview is gone; a check has nothing to add.
     } finally {
       E.checking = false;
       if (E.checkAgain) check();
@@ -310,9 +316,13 @@
     folder: () => E.folder,
     markdownPaths: [],
     async upload(file) {
-      const result = await post(`/api/edit/upload?name=${encodeURIComponent(file.name)}`, file, { "Content-Type": "application/octet-stream" });
-      if (result.ok) E.pictures = result.pictures;
-      return result;
+      try {
+        const result = await post(`/api/edit/upload?name=${encodeURIComponent(file.name)}`, file, { "Content-Type": "application/octet-stream" });
+        if (result.ok) E.pictures = result.pictures;
+        return result;
+      } catch (err) {
+        return { ok: false, message: `Not uploaded: the preview did not answer (${err.message}).` };
+      }
     },
   };
 
