@@ -293,3 +293,14 @@ def test_axe_finds_nothing_in_the_form_of_any_block(page: Any) -> None:
         results = axe_playwright.Axe().run(page, context="#editor").response
         found += [f"{block}: {v['id']}: {v['help']} at {[n['target'] for n in v['nodes'][:3]]}" for v in results["violations"]]
     assert found == [], "\n".join(found)
+
+
+def test_an_upload_that_is_not_a_picture_is_refused_in_words(page: Any, served: tuple[PreviewServer, Path, Any], tmp_path: Path) -> None:
+    _, bulletin, _ = served
+    fake = tmp_path / "minutes.png"
+    fake.write_text("These are the minutes of the meeting, not a picture.", encoding="utf-8")
+    open_editor(page)
+    open_section(page, PLAN_B)
+    page.locator('[data-field-path="image.src"] input[type="file"]').set_input_files(str(fake))
+    expect(page.locator('[data-field-path="image.src"] .upload-note')).to_contain_text("not a picture")
+    assert sorted(p.name for p in (bulletin.parent / "2026-06-gpce").iterdir()) == ["collective-action.png"]
