@@ -304,3 +304,17 @@ def test_an_upload_that_is_not_a_picture_is_refused_in_words(page: Any, served: 
     page.locator('[data-field-path="image.src"] input[type="file"]').set_input_files(str(fake))
     expect(page.locator('[data-field-path="image.src"] .upload-note')).to_contain_text("not a picture")
     assert sorted(p.name for p in (bulletin.parent / "2026-06-gpce").iterdir()) == ["collective-action.png"]
+
+
+def test_the_link_button_makes_the_selected_words_a_link(page: Any) -> None:
+    open_editor(page)
+    open_section(page, PLAN_B)
+    body = page.locator('#section-form [data-field-path="body"] textarea')
+    body.fill("Read the BMA briefing today.")
+    body.evaluate("area => area.setSelectionRange(5, 21)")  # "the BMA briefing"
+    page.once("dialog", lambda dialog: dialog.accept("https://www.bma.org.uk/briefing"))
+    page.locator('#section-form [data-field-path="body"]').get_by_role("button", name="Link…").click()
+    expect(body).to_have_value("Read [the BMA briefing](https://www.bma.org.uk/briefing) today.")
+    preview = page.locator('#section-form [data-markdown-path="body"] a')
+    expect(preview).to_have_attribute("href", "https://www.bma.org.uk/briefing")
+    expect(preview).to_have_text("the BMA briefing")
