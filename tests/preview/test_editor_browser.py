@@ -318,3 +318,15 @@ def test_the_link_button_makes_the_selected_words_a_link(page: Any) -> None:
     preview = page.locator('#section-form [data-markdown-path="body"] a')
     expect(preview).to_have_attribute("href", "https://www.bma.org.uk/briefing")
     expect(preview).to_have_text("the BMA briefing")
+
+
+def test_a_combination_can_be_looked_at_while_drafting(page: Any) -> None:
+    open_editor(page)
+    open_section(page, SPR)
+    page.locator('#section-form [data-field-path="headline"] input').fill(NEW_HEADLINE)
+    page.wait_for_function("() => document.body.dataset.draft !== ''")
+    page.locator('#segment-buttons button[data-segment="lmc+practice"]').click()
+    frame = page.locator('#stage iframe[data-segment="lmc+practice"]').first
+    expect(frame).to_be_visible()
+    wait_until(lambda: NEW_HEADLINE in frame_text(page, "lmc+practice"), what="the draft's lmc+practice copy")
+    expect(page.locator('#segment-buttons button[data-segment="practice+registrar"]')).to_have_count(1)

@@ -546,6 +546,10 @@
     }
   });
 
+  document.addEventListener("bulletin:view", () => {
+    if (E.dirty) draft();
+  });
+
   window.addEventListener("beforeunload", (event) => {
     if (E.dirty) event.preventDefault();
   });

@@ -98,7 +98,8 @@
   function render() {
     if (!ui.recipient && state.samples.length) ui.recipient = state.samples[0].key;
     const names = state.segments.map((s) => s.name);
-    if (ui.segment !== "all" && !names.includes(ui.segment)) ui.segment = "all";
+    // A draft may not hold the picked combination yet: the editor composes it next.
+    if (ui.segment !== "all" && !names.includes(ui.segment) && !state.draft) ui.segment = "all";
     // The panes first: their emails load while the rest of the page is drawn.
     renderStage();
     renderBar();
@@ -160,8 +161,11 @@
     const combos = state.segments.filter((s) => s.combination);
     const wanted = [...singles, ...combos].map((s) => [s.name, s.name, s.combination ? `The copy for someone in ${s.audience.join(" and ")}: every section of each, once` : null]);
     wanted.push(["all", "All side by side", null]);
-    const have = [...box.querySelectorAll("button")].map((b) => b.dataset.segment).join("|");
-    if (have !== wanted.map(([n]) => n).join("|")) {
+    const buttons = [...box.querySelectorAll("button")].map((b) => b.dataset.segment);
+    const have = buttons.join("|");
+    // A draft composes only the combinations on screen: the others keep their buttons.
+    const kept = state.draft && wanted.every(([n]) => buttons.includes(n));
+    if (!kept && have !== wanted.map(([n]) => n).join("|")) {
       box.replaceChildren(
         ...wanted.map(([name, label, title]) =>
           h("button", {
@@ -190,9 +194,10 @@
     const segments = shownSegments();
     if (!segments.length) {
       layoutKey = "";
-      stage.replaceChildren(
-        h("p", { className: "empty", text: "Nothing to show yet: the bulletin has not composed. The banner above says why; fix it and save." }),
-      );
+      const text = state.draft
+        ? "Composing this copy of your unsaved draft…"
+        : "Nothing to show yet: the bulletin has not composed. The banner above says why; fix it and save.";
+      stage.replaceChildren(h("p", { className: "empty", text }));
       return;
     }
     const key = [ui.view, ui.view === "html" ? ui.width : "", ...segments].join("|");
@@ -547,7 +552,9 @@
   window.BulletinPreview = {
     state: () => state,
     reload: () => loadState(),
-    shown: () => shownSegments(),
+    // The copies the page wants on screen, composed or not yet (a combination picked
+    // while a draft holds only the single segments).
+    shown: () => (ui.segment === "all" ? shownSegments() : [ui.segment]),
     showDraft(payload) {
       state = payload;
       render();
@@ -567,6 +574,8 @@
   function setUi(changes) {
     Object.assign(ui, changes);
     if (state) render();
+    // A draft holds only the copies that were on screen: the editor composes the new view.
+    if (state && state.draft && "segment" in changes) document.dispatchEvent(new CustomEvent("bulletin:view"));
   }
 
   for (const b of document.querySelectorAll("#width-switch button")) b.addEventListener("click", () => setUi({ width: b.dataset.width }));
