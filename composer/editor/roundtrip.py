@@ -14,6 +14,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import (
@@ -58,12 +59,24 @@ def to_plain(node: Any) -> Any:
     if isinstance(node, list):
         return [to_plain(v) for v in node]
     if isinstance(node, datetime):
-        return node.strftime("%Y-%m-%d %H:%M")
+        return node.strftime("%Y-%m-%d %H:%M:%S" if node.second else "%Y-%m-%d %H:%M")
     if isinstance(node, date):
         return node.isoformat()
     if isinstance(node, ScalarString):
         return str(node)
     return node
+
+
+# Compose reads bulletins with PyYAML, which follows YAML 1.1: there a plain `no`, `on`
+# or `0x1F` is not text. ruamel.yaml writes YAML 1.2, where they are, so it would leave
+# them unquoted; quote any text that YAML 1.1 would read as something else.
+_YAML11 = yaml.resolver.Resolver()
+
+
+def as_text(value: str) -> Any:
+    if _YAML11.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        return DoubleQuotedScalarString(value)
+    return value
 
 
 def fresh(value: Any) -> Any:
@@ -77,8 +90,8 @@ def fresh(value: Any) -> Any:
         seq = CommentedSeq()
         seq.extend(fresh(v) for v in value)
         return seq
-    if isinstance(value, str) and "\n" in value:
-        return LiteralScalarString(value)
+    if isinstance(value, str):
+        return LiteralScalarString(value) if "\n" in value else as_text(value)
     return value
 
 
@@ -94,7 +107,7 @@ def restyled(new: Any, old: Any) -> Any:
         return DoubleQuotedScalarString(new)
     if isinstance(old, SingleQuotedScalarString):
         return SingleQuotedScalarString(new)
-    return new
+    return as_text(new)
 
 
 def merge(node: Any, new: Any) -> Any:

@@ -1,9 +1,10 @@
 """The editor's side of one `bulletin preview`: the draft being shown, and saving it.
 
 The page holds the document; the server keeps only the latest composed draft (so the
-panes can load its emails) and composes one draft at a time. A save checks the file is still the one the page loaded,
-composes the new text (a mistake is reported and nothing is written), writes it
-atomically, and hands the composition to the preview state, so the panes update at once.
+panes can load its emails) and composes one draft at a time. A save checks the file is
+still the one the page loaded, composes the new text (a mistake is reported and nothing
+is written), writes it atomically, and hands the composition to the preview state, so
+the panes update at once.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class EditorSession:
         self.state = state
         self.source = source
         self.guard = Guard()
-        self._lock = threading.Lock()  # one draft compose at a time
+        self._lock = threading.Lock()  # one draft compose or save at a time
         self._draft: Snapshot | None = None
         self._draft_doc: dict[str, Any] | None = None  # what `_draft` was composed from
         # The file as last read round-trip, by digest: reading it costs more than the
@@ -107,6 +108,10 @@ class EditorSession:
 
     def save(self, base: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Write the document, or raise SaveRefused saying why nothing was written."""
+        with self._lock:  # not while a draft is being composed: the save may reuse it
+            return self._save(base, doc)
+
+    def _save(self, base: str, doc: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         current = document.file_text(self.path)
         if document.digest(current) != base:
@@ -114,6 +119,10 @@ class EditorSession:
         cached, self._tree = self._tree, None  # apply changes it: kept only if the save works
         tree = cached[1] if cached and cached[0] == base else None
         text = document.apply(current, doc, tree)
+        if document.without_origins(document.parse(text).document) != document.without_origins(doc):
+            # What compose would read from the new file is not what the form shows: never
+            # write that (a guard: `roundtrip` quotes whatever YAML could misread).
+            raise SaveRefused("Not saved: the file would not say what the form says; nothing was written. Please report this.")
         try:
             comp = self._recompose(doc, text)
         except InputError as exc:

@@ -118,3 +118,17 @@ def test_a_file_saved_on_windows_keeps_its_line_ends_and_byte_order_mark() -> No
     assert new.startswith("\ufeff# The GPC England bulletin")
     assert new.count("\r\n") == text.count("\r\n") and "\n" not in new.replace("\r\n", "")
     assert new.replace('greeting: "Dear colleagues"', 'greeting: "Dear {{ first_name }}"') == text
+
+
+def test_text_that_yaml_1_1_would_misread_is_quoted() -> None:
+    """Compose reads with PyYAML (YAML 1.1), where a plain `no` is false and `0x1F` is 31."""
+    loaded = document.read(SAMPLE)
+    edited = copy.deepcopy(loaded.document)
+    elections = next(s for s in edited["sections"] if s["block"] == "elections")
+    elections["timeline"][0]["note"] = "no"
+    elections["timeline"].append({"label": "on", "at": "2026-07-10 12:00"})
+    elections["headline"] = "0x1F"
+    new = document.apply(loaded.text, edited)
+    assert '        note: "no"\n' in new and '      - label: "on"\n' in new and '    headline: "0x1F"\n' in new
+    read = next(s for s in yaml.safe_load(new)["sections"] if s["block"] == "elections")
+    assert (read["headline"], read["timeline"][0]["note"], read["timeline"][-1]["label"]) == ("0x1F", "no", "on")
