@@ -83,11 +83,18 @@ def without_origins(document: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Characters PyYAML will not take raw in a stream (C1 controls, U+FEFF, non-characters) or
+# reads as a line break inside a string (NEL, U+2028, U+2029): escaped as \uXXXX, which a
+# double-quoted YAML string reads back as the same character.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
 def draft_text(document: dict[str, Any]) -> str:
     """An unsaved draft as text to compose (never for the file): JSON, which is YAML too,
-    written and read in a fraction of the time of block-style YAML. Non-ASCII is escaped
-    so that no character YAML counts as a line break (U+2028) can end a string early."""
-    return json.dumps(without_origins(document), ensure_ascii=True)
+    written and read in a fraction of the time of block-style YAML. Other characters stay
+    as they are (an emoji escaped as JSON's two halves would not read back in YAML)."""
+    text = json.dumps(without_origins(document), ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def load_tree(text: str) -> tuple[YAML, Any]:

@@ -239,3 +239,11 @@ def test_a_save_keeps_a_windows_files_line_ends(client: TestClient, bulletin_pat
     data = bulletin_path.read_bytes()
     assert b"    headline: Changed on Windows\r\n" in data
     assert data.count(b"\r\n") == data.count(b"\n")
+
+
+def test_a_draft_keeps_every_character_staff_type(client: TestClient, opened: dict[str, Any]) -> None:
+    headline = "📢 Single patient record — “what it means” for £ and é"
+    doc = spr_renamed(opened, headline)
+    response = client.post("/api/edit/draft", json={"number": 1, "document": doc, "shown": []}, headers=headers(opened))
+    assert response.json()["status"] == "ok", response.json()["error"]
+    assert headline in client.get("/email/lmc/html?r=partner&draft=1").text
