@@ -110,8 +110,8 @@ def state_payload(snapshot: Snapshot, label: str, instance: str = "") -> dict[st
                 "preheader": render.preheader,
                 "html_bytes": comp.report.sizes.get(name),
                 # The page reloads a pane only when its email changed (an edit to an
-                # lmc-only section leaves the other panes alone).
-                "digest": hashlib.sha256(render.html.encode("utf-8")).hexdigest()[:16],
+                # lmc-only section leaves the other panes alone): both parts count.
+                "digest": hashlib.sha256(f"{render.html}\x00{render.text}".encode()).hexdigest()[:16],
                 "sections": [
                     {"index": s.index, "block": s.block, "title": s.title, "anchor": s.anchor}
                     for s in render.sections

@@ -247,3 +247,18 @@ def test_a_draft_keeps_every_character_staff_type(client: TestClient, opened: di
     response = client.post("/api/edit/draft", json={"number": 1, "document": doc, "shown": []}, headers=headers(opened))
     assert response.json()["status"] == "ok", response.json()["error"]
     assert headline in client.get("/email/lmc/html?r=partner&draft=1").text
+
+
+def test_a_copys_digest_changes_with_either_part_and_only_then(preview_state: PreviewState) -> None:
+    from dataclasses import replace
+
+    from composer.preview.payload import state_payload
+
+    snapshot = preview_state.snapshot()
+    comp = snapshot.composition
+    assert comp is not None
+    before = {s["name"]: s["digest"] for s in state_payload(snapshot, "b", "i")["segments"]}
+    renders = {**comp.renders, "lmc": replace(comp.renders["lmc"], text=comp.renders["lmc"].text + "\nmore")}
+    after = {s["name"]: s["digest"] for s in state_payload(replace(snapshot, composition=replace(comp, renders=renders)), "b", "i")["segments"]}
+    assert after["lmc"] != before["lmc"]
+    assert {k: v for k, v in after.items() if k != "lmc"} == {k: v for k, v in before.items() if k != "lmc"}
