@@ -78,6 +78,7 @@ class EditorRoutes:
     def routes(self) -> list[Route]:
         return [
             Route("/api/edit/session", self.opened),
+            Route("/api/edit/base", self.base),
             Route("/api/edit/draft", self._write(self.draft), methods=["POST"]),
             Route("/api/edit/check", self._write(self.check), methods=["POST"]),
             Route("/api/edit/save", self._write(self.save), methods=["POST"]),
@@ -120,6 +121,10 @@ class EditorRoutes:
         except InputError as exc:
             return _refused(exc.reason, 422)
         return _json({"token": self.session.guard.issue(), **data})
+
+    async def base(self, request: Request) -> Response:
+        """The digest of the file on disk now: has it changed since the page loaded it?"""
+        return _json({"base": await run_in_threadpool(self.session.current_base)})
 
     async def draft(self, request: Request) -> Response:
         data = await self._document(request)

@@ -72,6 +72,9 @@ class EditorSession:
             "picture_folder": document_folder(self.source),
         }
 
+    def current_base(self) -> str:
+        return document.digest(document.file_text(self.path))
+
     def draft(self, number: int, doc: dict[str, Any], shown: list[str]) -> dict[str, Any]:
         """The preview payload of draft `number` (the page numbers its drafts and sends
         the next only when the last is answered, so none queue up here)."""

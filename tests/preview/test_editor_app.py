@@ -262,3 +262,13 @@ def test_a_copys_digest_changes_with_either_part_and_only_then(preview_state: Pr
     after = {s["name"]: s["digest"] for s in state_payload(replace(snapshot, composition=replace(comp, renders=renders)), "b", "i")["segments"]}
     assert after["lmc"] != before["lmc"]
     assert {k: v for k, v in after.items() if k != "lmc"} == {k: v for k, v in before.items() if k != "lmc"}
+
+
+def test_the_base_of_the_file_on_disk_is_told_without_a_new_session(client: TestClient, opened: dict[str, Any], bulletin_path: Path) -> None:
+    assert client.get("/api/edit/base").json() == {"base": opened["base"]}
+    bulletin_path.write_text(bulletin_path.read_text(encoding="utf-8") + "# a comment\n", encoding="utf-8")
+    assert client.get("/api/edit/base").json()["base"] != opened["base"]
+    for _ in range(100):
+        client.get("/api/edit/base")
+    body = {"document": opened["document"], "index": 1, "markdown": []}
+    assert client.post("/api/edit/check", json=body, headers=headers(opened)).status_code == 200, "the token is still known"

@@ -207,6 +207,8 @@ def test_a_stale_save_is_refused_and_reload_offered(page: Any, served: tuple[Pre
     # Meanwhile someone saves the file in a text editor.
     edited = bulletin.read_text(encoding="utf-8").replace("layout: default", "layout: default  # checked by Sam")
     bulletin.write_text(edited, encoding="utf-8")
+    # The page hears of it from the preview's reload and says so before any save.
+    expect(page.locator("#save-status")).to_have_text("Changed on disk")
 
     page.locator("#save").click()
     notice = page.locator("#editor-notice")

@@ -488,24 +488,21 @@
   }
 
   document.addEventListener("bulletin:version", async () => {
-    if (!E.open || E.stale) return;
-    if (E.dirty) {
-      // Someone saved the file elsewhere: say so now rather than at the save.
-      const res = await fetch("/api/edit/session", { cache: "no-store" });
-      const data = res.ok ? await res.json() : null;
-      if (data && data.base !== E.base) {
-        E.stale = true;
-        renderHeader();
-        notice(`${E.file} was changed on disk since you opened it here. Saving will be refused; reload to see those changes (your edits here will be lost).`, "stale",
-          [h("button", { type: "button", id: "reload-file", text: "Reload from disk", onclick: reload })]);
-      }
+    // Our own save announces itself too: its answer brings the new base.
+    if (!E.open || E.stale || E.saving) return;
+    // Only the file's digest: opening a session each time would use up session tokens.
+    const res = await fetch("/api/edit/base", { cache: "no-store" });
+    const data = res.ok ? await res.json() : null;
+    if (!data || data.base === E.base || E.saving) return;
+    if (!E.dirty) {
+      await reload(); // nothing of ours to lose: show what is on disk
       return;
     }
-    const before = E.base;
-    const res = await fetch("/api/edit/session", { cache: "no-store" });
-    if (!res.ok || E.dirty) return;
-    const data = await res.json();
-    if (data.base !== before && !E.dirty) await reload();
+    // Someone saved the file elsewhere: say so now rather than at the save.
+    E.stale = true;
+    renderHeader();
+    notice(`${E.file} was changed on disk since you opened it here. Saving will be refused; reload to see those changes (your edits here will be lost).`, "stale",
+      [h("button", { type: "button", id: "reload-file", text: "Reload from disk", onclick: reload })]);
   });
 
   // ---- opening and closing --------------------------------------------------------------
