@@ -57,6 +57,9 @@
     draft(); // first: the compose is the long part, the panel can be redrawn meanwhile
     renderHeader();
     renderList();
+    const heading = panel.querySelector("#section-form h2");
+    const section = E.selected !== null ? sections()[E.selected - 1] : null;
+    if (heading && section) heading.textContent = `Section ${E.selected}: ${titleOf(section)}`;
   }
 
   async function draft() {
