@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/report.py
 	$(BIN)/python bench/import_docx.py
 
 ## lock: resolve the newest versions pyproject.toml allows, in a fresh venv, into constraints.txt

@@ -10,8 +10,15 @@
    it about 3 ms of CPU per message, so the same 10,000 are also sent to a minimal SMTP
    sink (bulk reads, in this file) to show what the client side itself sustains.
 
+3. With --smtp-postfix: the same number of messages through a real Postfix on loopback
+   (tests/postfix.py: its own instance, discarding everything) with `[smtp] connections`
+   (default 4) and VERP, and a minimal pipelined client (raw sockets, one prepared
+   message, MAIL/RCPT/DATA in one write) over the same number of connections against
+   the same Postfix, in the same run; then the send again with DKIM signing. Targets:
+   >= 550 messages/s and >= 0.9 x the minimal client. Needs root and Debian's postfix.
+
 Each send runs in a fresh child process, so its peak RSS is the send's own.
-Run: .venv/bin/python bench/send.py [--recipients N] [--smtp-messages N]
+Run: .venv/bin/python bench/send.py [--recipients N] [--smtp-messages N] [--smtp-postfix [--connections N]]
 """
 
 from __future__ import annotations
@@ -220,10 +227,103 @@ def bench_smtp(base: Path, n: int) -> None:
     print(f"  sent {result['sent']:,} in {result['elapsed']:.2f} s: {rate:,.0f} messages/s")
 
 
+def minimal_client(port: int, data: bytes, n: int, connections: int) -> float:
+    """n copies of `data` over `connections` pipelined SMTP connections; returns seconds."""
+    import threading
+
+    body = data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+    shares = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
+
+    def one(count: int) -> None:
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            replies = sock.makefile("rb")
+
+            def reply() -> bytes:
+                while True:
+                    line = replies.readline()
+                    if line[3:4] != b"-":
+                        return line
+
+            reply()
+            sock.sendall(b"EHLO bench.example\r\n")
+            reply()
+            for i in range(count):
+                sock.sendall(b"MAIL FROM:<bounces+0-%d-0@bounces.bulletin.example>\r\nRCPT TO:<gp%d@example.org>\r\nDATA\r\n" % (i, i))
+                codes = [reply()[:3] for _ in range(3)]
+                assert codes == [b"250", b"250", b"354"], codes
+                sock.sendall(body)
+                assert reply()[:3] == b"250"
+            sock.sendall(b"QUIT\r\n")
+
+    threads = [threading.Thread(target=one, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
+def sample_message(root: Path) -> bytes:
+    """One recipient's message of the sample bulletin, as the SMTP transport builds it."""
+    from composer.compose.pipeline import compose_bulletin
+    from composer.send.message import MessageFactory
+    from composer.send.prepare import RecipientPreparer
+    from composer.workspace import load_workspace
+
+    ws = load_workspace(root, env={"BULLETIN_SECRET_KEY": SECRET})
+    render = next(iter(compose_bulletin(ws, root / SAMPLE).renders.values()))
+    person = RecipientPreparer(ws, 1).prepare(1, "gp000001@example.org", 1, first_name="Sam")
+    return MessageFactory(render).build(person.email, person.substitutions, person.headers)[0]
+
+
+def bench_postfix(base: Path, n: int, connections: int) -> None:
+    from tests.postfix import postfix, unavailable
+
+    reason = unavailable()
+    if reason:
+        print(f"SMTP through Postfix: skipped ({reason})")
+        return
+    root = base / "postfix"
+    copy_workspace(root)
+    populate(root, n)
+    toml = root / "bulletin.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'per_domain_rate = { "nhs.net" = 50 }',
+        f'per_domain_rate = {{}}\nconnections = {connections}\nbounce_domain = "bounces.bulletin.example"',
+    ), encoding="utf-8")  # fmt: skip
+    (root / "dkim").mkdir()
+    subprocess.run(["openssl", "genrsa", "-out", str(root / "dkim" / "bench.pem"), "2048"], check=True, capture_output=True)
+    data = sample_message(root)
+    print(f"SMTP through Postfix on loopback (discarding): {n:,} messages of {len(data) / 1024:.0f} KB, {connections} connections")
+    with postfix(free_port()) as relay:
+        minimal_client(relay.port, data, 400, connections)  # Postfix starts its smtpd and cleanup processes
+        relay.wait_for_empty_queue(120)
+        env = {"BULLETIN_SECRET_KEY": SECRET, "BULLETIN_SMTP_URL": relay.url}
+        result = run_child(root, "smtp", "bench-postfix", env)
+        relay.wait_for_empty_queue(120)
+        ours = result["sent"] / result["elapsed"]
+        minimal = n / minimal_client(relay.port, data, n, connections)
+        relay.wait_for_empty_queue(120)
+        toml.write_text(toml.read_text(encoding="utf-8") + '\n[dkim]\ndomain = "bulletin.example"\n'
+                        'selector = "bench"\nprivate_key_file = "dkim/bench.pem"\n', encoding="utf-8")  # fmt: skip
+        signed = run_child(root, "smtp", "bench-postfix-dkim", env)
+        relay.wait_for_empty_queue(120)
+        signed_rate = signed["sent"] / signed["elapsed"]
+    ratio = ours / minimal
+    good = ours >= 550 and ratio >= 0.9
+    print(f"  bulletin send (VERP):        {ours:,.0f} messages/s ({result['sent']:,} sent, {result['failed']:,} failed)")
+    print(f"  minimal pipelined client:    {minimal:,.0f} messages/s")
+    print(f"  ours / minimal = {ratio:.2f} (targets >= 550/s and >= 0.90)  {'OK' if good else 'BELOW TARGET'}")
+    print(f"  bulletin send (VERP + DKIM): {signed_rate:,.0f} messages/s ({signed['sent']:,} sent)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark bulletin send (SendGrid and SMTP paths).")
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--smtp-messages", type=int, default=10_000)
+    parser.add_argument("--smtp-postfix", action="store_true", help="Also send through a real Postfix on loopback.")
+    parser.add_argument("--connections", type=int, default=4, help="[smtp] connections for --smtp-postfix.")
     parser.add_argument("--child", nargs=3, metavar=("ROOT", "TRANSPORT", "KEY"), help=argparse.SUPPRESS)
     parser.add_argument("--sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -237,8 +337,10 @@ def main() -> None:
         base = Path(tmp)
         if args.recipients:
             bench_sendgrid(base, args.recipients)
-        if args.smtp_messages:
+        if args.smtp_messages and not args.smtp_postfix:
             bench_smtp(base, args.smtp_messages)
+        if args.smtp_postfix:
+            bench_postfix(base, args.smtp_messages or 10_000, args.connections)
 
 
 if __name__ == "__main__":

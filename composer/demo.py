@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from composer.errors import BulletinError
+
+if TYPE_CHECKING:
+    from composer.workspace import Workspace
 
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
 
@@ -60,7 +64,18 @@ def run(root: Path) -> None:
         print("   (someone on two lists, such as lmc+registrar, gets one copy with the sections of both)")
     if summary.sent == 0:
         print("   (nothing new to send: everyone on the lists already has this bulletin)")
+    print("\n4. The report of this send (bulletin report " + composition.key + "):")
+    show_report(workspace, composition.key)
     print("\nNext: bulletin preview bulletins/2026-06-gpce.yaml   ·   bulletin serve   ·   bulletin lists stats")
+
+
+def show_report(workspace: Workspace, key: str) -> None:
+    """The demo's last step: `bulletin report` of the campaign it sent. Outbox copies
+    count as sent; with no provider there are no delivery events, and nothing is faked."""
+    from composer.results.report import campaign_report
+    from composer.results.terminal import show
+
+    show(campaign_report(workspace, key))
 
 
 def main() -> None:

@@ -151,3 +151,23 @@ def iso(value: datetime | None, *, timespec: Literal["auto", "seconds"] = "auto"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat(timespec=timespec)
+
+
+def parse_local(text: str, tz: str = "Europe/London") -> datetime:
+    """A moment as `parse_datetime` reads it (the forms a bulletin takes), naive values in
+    `tz` (UK time), returned in UTC (`send --at`). A local time that the clock change skips
+    or repeats is refused: it names no single moment unless the offset is given."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    moment = parse_datetime(text, zone)
+    if moment.tzinfo is zone:  # written without an offset
+        naive = moment.replace(tzinfo=None)
+        if moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset():
+            raise UnreadableDate(
+                f"{text.strip()} happens twice or not at all in {tz} when the clocks change; "
+                "give the offset, e.g. '2026-10-25 01:30+01:00'"
+            )
+        if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+            raise UnreadableDate(f"{text.strip()} does not exist in {tz} (the clocks go forward over it)")
+    return moment.astimezone(UTC)

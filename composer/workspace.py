@@ -80,6 +80,14 @@ class SendSettings(_Strict):
         description="--retry-unknown resends an unknown row only this long after its batch, "
         "so that SendGrid's events (which settle it) have time to arrive",
     )
+    approvals_required: int = Field(
+        default=0, ge=0, le=10,
+        description="How many people other than the sender must approve the exact content before a send",
+    )
+    quiet_hours: str | None = Field(
+        default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="'20:00-07:00' (UK time): a scheduled send in these hours gets a warning",
+    )
 
     @field_validator("transport")
     @classmethod
@@ -96,6 +104,70 @@ class TrackingSettings(_Strict):
 
     opens: bool = Field(default=False, description="Let SendGrid add an open-tracking pixel")
     clicks: bool = Field(default=False, description="Let SendGrid rewrite links through its click-tracking domain")
+    per_person: bool = Field(
+        default=False,
+        description="Keep who opened and clicked. Off: opens and clicks are counted per campaign, "
+        "copy and link, and their address, contact and detail are dropped when they arrive",
+    )
+
+
+class RetentionSettings(_Strict):
+    """How long events and deliveries keep their personal fields (`bulletin lists prune`)."""
+
+    events_days: int = Field(
+        default=400, ge=1,
+        description="After this many days the address and detail of events and deliveries are cleared",
+    )
+
+
+class DkimSettings(_Strict):
+    """`[dkim]`: sign SMTP and outbox messages (composer.send.dkim). The key stays in its file."""
+
+    domain: str = Field(description="The d= domain, aligned with From for DMARC")
+    selector: str = Field(description="The s= selector: the key's TXT record is SELECTOR._domainkey.DOMAIN")
+    private_key_file: str = Field(description="PEM RSA private key, relative to the workspace")
+
+    @field_validator("private_key_file")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        if "-----BEGIN" in value or "\n" in value:
+            raise ValueError("must be the path of the key file, never the key itself")
+        return value
+
+
+class InboxSettings(_Strict):
+    """`[inbox]`: the bounce and mailto-unsubscribe mailbox `bulletin inbox` reads."""
+
+    url: str | None = Field(default=None, description="Maildir or mbox path, or imaps://user@host/INBOX")
+    every: str = Field(default="5m", description="How often `bulletin serve` reads it, e.g. 5m, 1h")
+    password_env: str = Field(default="BULLETIN_INBOX_PASSWORD", description="Environment variable with the IMAP password")
+    temporary_limit: int = Field(default=3, ge=1, description="Temporary failures (in different campaigns) that suppress")
+
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        _seconds(value)
+        return value
+
+    @property
+    def every_seconds(self) -> float:
+        return _seconds(self.every)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _seconds(value: str) -> float:
+    """'30s', '5m', '1h' (or a number of seconds) → seconds, at least 10."""
+    text = value.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in _UNITS else (text, "s")
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError("must look like 30s, 5m or 1h") from None
+    if seconds < 10:
+        raise ValueError("must be at least 10s")
+    return seconds
 
 
 class WorkspaceConfig(_Strict):
@@ -103,6 +175,9 @@ class WorkspaceConfig(_Strict):
     folders: FolderSettings = Field(default_factory=FolderSettings)
     send: SendSettings = Field(default_factory=SendSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    dkim: DkimSettings | None = None
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)

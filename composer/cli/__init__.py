@@ -22,11 +22,18 @@ COMMANDS: dict[str, str] = {
     "send": "composer.cli.send_cmd:send",
     "campaigns": "composer.cli.send_cmd:campaigns",
     "campaign": "composer.cli.send_cmd:campaign",
+    "report": "composer.cli.report_cmd:report",
     "serve": "composer.cli.serve_cmd:serve",
     "preview": "composer.cli.preview_cmd:preview",
     "import": "composer.cli.import_cmd:import_",
     "blocks": "composer.cli.blocks_cmd:blocks",
     "new": "composer.cli.blocks_cmd:new",
+    "inbox": "composer.cli.mail_cmd:inbox",
+    "dkim": "composer.cli.mail_cmd:dkim",
+    "approve": "composer.cli.signoff_cmd:approve",
+    "approvals": "composer.cli.signoff_cmd:approvals",
+    "review": "composer.cli.signoff_cmd:review",
+    "schedule": "composer.cli.signoff_cmd:schedule",
 }
 
 

@@ -239,6 +239,9 @@ def stats(ctx: click.Context) -> None:
     if result.suppressions:
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(result.suppressions.items()))
         console.print(f"Suppressions: {reasons}.")
+    for (campaign_id, key), reasons_of in result.suppressions_by_campaign.items():
+        counted = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons_of.items()))
+        console.print(Text(f"  from campaign #{campaign_id} ({printable(key)}): {counted}"))
     for name, count in result.undeclared.items():
         console.print(
             f"{count} memberships in segment '{printable(name)}', which lists/segments.yaml no "
@@ -359,6 +362,28 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
     ))
 
 
+@lists.command(short_help="Clear the personal fields of old events and deliveries.")
+@click.option(
+    "--days", type=click.IntRange(min=1), metavar="N",
+    help="Clear those older than N days. Default: [retention] events_days in bulletin.toml (400).",
+)  # fmt: skip
+@click.pass_context
+def prune(ctx: click.Context, days: int | None) -> None:
+    """Clear the address and detail of events, and the address and error of deliveries,
+    older than [retention] events_days; counts stay. `bulletin serve` does this daily."""
+    from composer.store.retention import prune as run_prune
+
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    keep = days or app.workspace().config.retention.events_days
+    with _lists(ctx) as opened, opened.store.session() as session:
+        done = run_prune(session, keep)
+    click.echo(
+        f"Cleared the personal fields of {_count(done.events, 'event')} and {done.deliveries} {'delivery' if done.deliveries == 1 else 'deliveries'} "
+        f"older than {keep} days (before {done.before:%Y-%m-%d %H:%M} UTC)."
+    )
+
+
 @lists.command(short_help="Print all data held about EMAIL, as JSON.")
 @click.argument("email")
 @click.pass_context
@@ -374,3 +399,7 @@ def person(ctx: click.Context, email: str) -> None:
     click.echo(printable_json(json.dumps(data, indent=2, ensure_ascii=False)))
     if not data["found"]:
         click.echo(printable(f"Nothing is stored about {email}."), err=True)
+    for problem in data["problems"]:
+        click.echo(printable(
+            f"{problem['kind'].capitalize()} {problem['at']} (campaign #{problem['campaign_id']}): {problem['reason']}"
+        ), err=True)  # fmt: skip

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -48,6 +50,16 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
             + (f", {_n(plan.unknown)} unknown" if plan.unknown else "")
             + ")"
         )
+    if plan.errata is not None:
+        _print_errata(plan)
+    if plan.signoff is not None and plan.signoff.required:
+        ok = plan.signoff.enough
+        click.secho(
+            f"  Sign-off:  {len(plan.signoff.counted)} of {plan.signoff.required} approval(s) of this exact content"
+            + (f" ({', '.join(printable(n) for n in plan.signoff.counted)})" if plan.signoff.counted else "")
+            + ("" if ok else " — not enough: the send will be refused"),
+            fg=None if ok else "red",
+        )
     click.echo("  Segments:")
     for seg in plan.segments:
         notes = []
@@ -79,6 +91,27 @@ def print_plan(plan: SendPlan, *, dry_run: bool) -> None:
             click.echo(f"    - {printable(warning)}")
 
 
+def _print_errata(plan: SendPlan) -> None:
+    """Where an errata's recipients come from."""
+    src = plan.errata
+    assert src is not None
+    click.echo(f"  Errata to: the readers of campaign #{src.campaign_id} ({src.key}):")
+    click.echo(f"    {_n(src.sent):>9} sent there")
+    if src.confirmed:
+        click.echo(f"  + {_n(src.confirmed):>9} unknown there, since confirmed by SendGrid's events")
+    if src.unknown:
+        verb = "+" if src.include_unknown else " "
+        how = "included (--include-unknown)" if src.include_unknown else "left out (add --include-unknown to include them)"
+        click.echo(f"  {verb} {_n(src.unknown):>9} unknown there with no event: {how}")
+    if src.suppressed_since:
+        click.echo(f"  - {_n(src.suppressed_since):>9} suppressed since")
+    if src.erased_since:
+        click.echo(f"  - {_n(src.erased_since):>9} erased since")
+    if src.failed or src.never_sent:
+        click.echo(f"    ({_n(src.failed)} failed and {_n(src.never_sent)} never sent there: not readers, never included)")
+    click.echo(f"  = {_n(src.recipients):>9} recipients")
+
+
 def print_summary(summary: SendSummary) -> None:
     """The summary shown at the end."""
     from composer.send.runner import RETRY_UNKNOWN_HELP
@@ -99,6 +132,8 @@ def print_summary(summary: SendSummary) -> None:
             f"via {summary.transport}",
             bold=True,
         )
+    if summary.plan is not None and summary.plan.tracking:
+        click.echo(f"Tracked: {summary.plan.tracking}")
     if not summary.test:
         totals = summary.totals
         total = sum(totals.values())
@@ -169,19 +204,20 @@ def print_summary(summary: SendSummary) -> None:
     "--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
     help="Send at most N messages per second. Default: [send] rate in bulletin.toml (0: no cap).",
 )  # fmt: skip
+@click.option(
+    "--at", "at", metavar="WHEN",
+    help='Schedule instead of sending now: "2026-06-04 09:00" (UK time; the date forms a bulletin takes). Recipients and content are frozen now.',
+)  # fmt: skip
+@click.option(
+    "--recipients-of", metavar="KEY",
+    help="An errata: send to exactly the people campaign KEY (a bulletin key or campaign id) reached, in the copy they got, minus anyone suppressed or erased since.",
+)  # fmt: skip
+@click.option(
+    "--include-unknown", is_flag=True,
+    help="With --recipients-of: also the earlier campaign's 'unknown' rows that no event has confirmed (never its 'failed' ones).",
+)  # fmt: skip
 @click.pass_context
-def send(
-    ctx: click.Context,
-    bulletin: Path,
-    segments: tuple[str, ...],
-    transport: str | None,
-    yes: bool,
-    dry_run: bool,
-    test_to: str | None,
-    retry_unknown: bool,
-    unknown_grace: float | None,
-    rate: float | None,
-) -> None:
+def send(ctx: click.Context, bulletin: Path, segments: tuple[str, ...], transport: str | None, yes: bool, **options: Any) -> None:
     """Send BULLETIN to its segments, recording each recipient in the campaign ledger.
 
     A re-run resumes the campaign and never sends again to anyone already sent.
@@ -193,10 +229,35 @@ def send(
     app = ctx.find_object(AppContext)
     assert app is not None
     workspace = app.workspace()
+    test_to = options.pop("test_to")
     if test_to is not None:
         _check_address(test_to)
+    if options["include_unknown"] and not options["recipients_of"]:
+        raise click.BadParameter("only means something with --recipients-of", param_hint="--include-unknown")
+    if options["recipients_of"] and segments:
+        raise click.BadParameter("an errata goes to the earlier campaign's readers; leave out --segment", param_hint="--recipients-of")
     # The single segments only: the send adds the combinations its recipients need.
     composition = compose_bulletin(workspace, bulletin, segments=list(segments) or None, variants=())
+    at = options.pop("at")
+    if at is not None:
+        _schedule(ctx, workspace, composition, bulletin, at, list(segments) or None, transport, yes, test_to, options)
+        return
+    summary = send_bulletin(
+        workspace, composition, list(segments) or None, transport, yes=False, test_to=test_to,
+        confirm=_confirmer(yes, "Send now?"), progress=RichProgress(), **options,
+    )  # fmt: skip
+    if summary.dry_run:
+        print_plan(summary.plan, dry_run=True)
+    elif summary.aborted:
+        click.echo("Not sent.")
+    else:
+        print_summary(summary)
+        if summary.failed or summary.unknown:
+            ctx.exit(1)
+
+
+def _confirmer(yes: bool, question: str) -> Callable[[SendPlan], bool]:
+    """Show the plan, then ask (or not, with --yes; refuse when there is no terminal)."""
 
     def confirm(plan: SendPlan) -> bool:
         print_plan(plan, dry_run=False)
@@ -207,31 +268,52 @@ def send(
                 "not sending: there is no terminal to ask for confirmation on. Check the summary "
                 "above (or run with --dry-run) and add --yes to send."
             )
-        return click.confirm("Send now?", default=False)
+        return click.confirm(question, default=False)
 
-    summary = send_bulletin(
-        workspace,
-        composition,
-        list(segments) or None,
-        transport,
-        yes=False,
-        dry_run=dry_run,
-        test_to=test_to,
-        retry_unknown=retry_unknown,
-        unknown_grace=unknown_grace,
-        rate=rate,
-        confirm=confirm,
-        progress=RichProgress(),
-    )
-    if summary.dry_run:
-        print_plan(summary.plan, dry_run=True)
-        return
-    if summary.aborted:
-        click.echo("Not sent.")
-        return
-    print_summary(summary)
-    if summary.failed or summary.unknown:
-        ctx.exit(1)
+    return confirm
+
+
+def _schedule(
+    ctx: click.Context, workspace: Any, composition: Any, bulletin: Path, at: str,
+    segments: list[str] | None, transport: str | None, yes: bool, test_to: str | None, options: dict[str, Any],
+) -> None:  # fmt: skip
+    """`send --at`: freeze now, send later (composer.signoff.schedules)."""
+    from composer.signoff.schedules import schedule_send
+    from composer.timestamps import parse_local
+
+    if test_to or options["retry_unknown"] or options["rate"] or options["unknown_grace"] is not None:
+        raise click.BadParameter("a scheduled send takes no --test-to, --retry-unknown, --unknown-grace or --rate", param_hint="--at")
+    try:
+        when = parse_local(at, workspace.sender.timezone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+    done = schedule_send(
+        workspace, composition, bulletin, when, segments, transport, dry_run=options["dry_run"],
+        confirm=_confirmer(yes, f"Schedule for {_uk(workspace, when)}?"),
+        recipients_of=options["recipients_of"], include_unknown=options["include_unknown"],
+    )  # fmt: skip
+    for warning in done.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow")
+    if done.dry_run:
+        print_plan(done.plan, dry_run=True)
+        click.echo(f"  Would be scheduled for {_uk(workspace, when)}.")
+    elif done.aborted:
+        click.echo("Not scheduled.")
+    else:
+        click.secho(f"Scheduled send #{done.schedule_id}: {composition.key} at {_uk(workspace, when)}", bold=True)
+        click.echo(f"  Campaign #{done.campaign_id}: {_n(done.frozen)} recipients frozen now; the content is frozen as approved.")
+        if done.handed_over is not None:
+            click.echo(f"  Handed to SendGrid, which holds them until then: {_n(done.handed_over.sent)} accepted, "
+                       f"{_n(done.handed_over.failed)} failed, {_n(done.handed_over.unknown)} unknown.")  # fmt: skip
+        else:
+            click.echo("  'bulletin serve' sends it when it is due (it must be running then).")
+        click.echo(f"  'bulletin schedule' lists it; 'bulletin schedule cancel {done.schedule_id}' cancels it.")
+
+
+def _uk(workspace: Any, when: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return f"{when.astimezone(ZoneInfo(workspace.sender.timezone)):%a %d %b %Y %H:%M} UK time"
 
 
 def _check_address(address: str) -> None:
@@ -247,7 +329,8 @@ def _check_address(address: str) -> None:
 @click.option("--limit", default=50, show_default=True, help="Show at most this many campaigns, newest first.")
 @click.pass_context
 def campaigns(ctx: click.Context, limit: int) -> None:
-    """List the campaigns: id, bulletin, status and counts by state."""
+    """List the campaigns: id, bulletin, status, counts by state, and delivered, bounced
+    (or blocked) and unsubscribed from SendGrid's events and our unsubscribe routes."""
     from composer.send.reports import list_campaigns
     from composer.store.models import DeliveryState as State
 
@@ -257,11 +340,15 @@ def campaigns(ctx: click.Context, limit: int) -> None:
     if not rows:
         click.echo("No campaigns yet.")
         return
-    click.echo(f"{'ID':>4}  {'BULLETIN':<24} {'STATUS':<9} {'TRANSPORT':<9} {'SENT':>9} {'TOTAL':>9} {'FAILED':>7} {'UNKNOWN':>7}  STARTED")
+    click.echo(
+        f"{'ID':>4}  {'BULLETIN':<24} {'STATUS':<9} {'TRANSPORT':<9} {'SENT':>9} {'TOTAL':>9} {'FAILED':>7} {'UNKNOWN':>7} "
+        f"{'DELIVERED':>9} {'BOUNCED':>7} {'UNSUBSCRIBED':>12}  STARTED"
+    )
     for row in rows:
         click.echo(
             f"{row.id:>4}  {row.key:<24} {row.status:<9} {row.transport:<9} {_n(row.counts.get(State.SENT, 0)):>9} "
-            f"{_n(row.total):>9} {_n(row.counts.get(State.FAILED, 0)):>7} {_n(row.counts.get(State.UNKNOWN, 0)):>7}  "
+            f"{_n(row.total):>9} {_n(row.counts.get(State.FAILED, 0)):>7} {_n(row.counts.get(State.UNKNOWN, 0)):>7} "
+            f"{_n(row.delivered):>9} {_n(row.bounced):>7} {_n(row.unsubscribed):>12}  "
             f"{row.created_at:%Y-%m-%d %H:%M}"
         )
 
@@ -304,6 +391,7 @@ def campaign(ctx: click.Context, campaign_id: str, limit: int) -> None:
         for copy in copies:
             total = sum(n for (c, _), n in detail.by_copy.items() if c == copy)
             click.echo(f"    {copy:<24} {_n(detail.by_copy.get((copy, State.SENT), 0)):>9} / {_n(total)}")
+    click.echo(f"  Results (delivered, bounced, unsubscribed, links): bulletin report {c.id}")
     if detail.failures:
         click.echo(f"  Failed and unknown (first {len(detail.failures)}):")
         for f in detail.failures:

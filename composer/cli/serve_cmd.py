@@ -31,10 +31,16 @@ from composer.cli import AppContext
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="How much uvicorn and the service log.",
 )
+@click.option(
+    "--schedules/--no-schedules",
+    default=True,
+    show_default=True,
+    help="Run scheduled sends when they are due (each by exactly one process, by a database lease).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str, schedules: bool) -> None:
     """Serve one-click unsubscribe (/u/TOKEN), the SendGrid Event Webhook
-    (/webhooks/sendgrid) and /healthz.
+    (/webhooks/sendgrid), review links (/review/TOKEN), /healthz, and run due scheduled sends.
 
     Links in sent emails point at base_url in bulletin.toml; the proxy there forwards to
     this service. SENDGRID_WEBHOOK_PUBLIC_KEY must hold the webhook's verification key.
@@ -46,6 +52,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
 
     from composer.store.db import Store, safe_url
     from composer.web.app import check_startup
+    from composer.web.asgi import ENV_SCHEDULES
     from composer.web.server import uvicorn_options
     from composer.workspace import ENV_WORKSPACE
 
@@ -69,8 +76,17 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
         f"({workers} worker{'s' if workers > 1 else ''}, store {safe_url(url)})",
         err=True,
     )
+    if workspace.config.inbox.url:
+        from composer.inbox.poller import InboxPoller
+
+        InboxPoller(workspace).start()  # [inbox]: read the bounce mailbox every `every`
+        click.echo(f"bulletin serve: reading the inbox every {workspace.config.inbox.every}", err=True)
+    from composer.store.retention import DailyPrune
+
+    DailyPrune(url, workspace.config.retention.events_days).start()  # [retention]: once a day
     # Workers find the workspace through the environment (uvicorn needs an import string).
     os.environ[ENV_WORKSPACE] = str(workspace.root)
+    os.environ[ENV_SCHEDULES] = "1" if schedules else "0"
     uvicorn.run(
         "composer.web.asgi:create_from_env",
         factory=True,

@@ -119,7 +119,7 @@ class Composition:
 
     source: Path
     key: str  # the bulletin file stem, e.g. "2026-06-gpce": what a campaign is keyed by
-    content_hash: str  # sha256 over the single segments' rendered parts and the texts of every variant
+    content_hash: str  # sha256 over every variant's subject, preheader, HTML and text (compose.fingerprint)
     renders: dict[str, SegmentRender]  # by variant name: the single segments first, then combinations
     archive_html: str  # the public "view online" page: no tokens, no personal data
     report: Report
@@ -138,3 +138,7 @@ class Composition:
         """The single segments composed (those a send may be asked for)."""
         return [n for n, r in self.renders.items() if len(r.segments) == 1]
     assets: dict[str, Asset] = field(default_factory=dict)  # pictures from the bulletin's folder, by src
+    # Per section and per variant's texts, a digest: what an approval compares (compose.fingerprint).
+    manifest: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The same content under the hash scheme before this one: a campaign keyed by it resumes.
+    earlier_hashes: tuple[str, ...] = ()

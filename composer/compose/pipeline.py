@@ -6,7 +6,6 @@ results on disk in one step (a temporary folder renamed into place).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,13 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from composer.compose import checks
+from composer.compose import checks, fingerprint
 from composer.compose.assets import PUBLIC_NAME, write_assets
 from composer.compose.merge import Recipient, fill, substitutions, token
 from composer.compose.mime import build_message, encoded_size
 from composer.compose.model import Composition, Finding, Report, SegmentRender
 from composer.compose.render import SegmentRenderer, Timer
-from composer.compose.source import LoadedBulletin, load_bulletin
+from composer.compose.source import load_bulletin
 from composer.compose.variants import SEPARATOR, audience_of, every_audience, variant_name
 from composer.errors import InputError, Location, did_you_mean
 from composer.tokens import list_unsubscribe_headers, unsubscribe_url
@@ -87,6 +86,13 @@ def compose_bulletin(
     findings: list[Finding] = checks.check_bulletin(bulletin, urlsplit(workspace.sender.base_url).hostname)
     findings += checks.check_pictures(bulletin, renderer.assets)
     renders, sizes = _render_variants(workspace, renderer, [*wanted, *(variants or ())], findings)
+    # The hash covers every variant, so the ones not asked for are rendered too (not checked,
+    # not written); `more` reuses them.
+    unasked = {
+        variant_name(a, order): renderer.render_variant(a)
+        for a in every_audience(order)
+        if variant_name(a, order) not in renders
+    }
 
     started = time.perf_counter()
     archive_html, _ = renderer.render_archive()
@@ -95,21 +101,28 @@ def compose_bulletin(
     composition = Composition(
         source=path,
         key=bulletin.key,
-        content_hash=_content_hash(renders, bulletin),
+        content_hash=fingerprint.content_hash({**unasked, **renders}),
         renders=renders,
         archive_html=archive_html,
         report=Report(findings=tuple(_dedupe(findings, renders)), sizes=sizes),
         timings=dict(timer.totals),
         order=order,
         assets=renderer.assets,
+        manifest=fingerprint.manifest(bulletin.sections, {**unasked, **renders}),
+        earlier_hashes=(fingerprint.legacy_content_hash({**unasked, **renders}, bulletin),),
     )
-    return _with_more(composition, workspace, renderer)
+    return _with_more(composition, workspace, renderer, unasked)
 
 
 def _render_variants(
-    workspace: Workspace, renderer: SegmentRenderer, audiences: Sequence[Sequence[str]], findings: list[Finding]
+    workspace: Workspace,
+    renderer: SegmentRenderer,
+    audiences: Sequence[Sequence[str]],
+    findings: list[Finding],
+    rendered: dict[str, SegmentRender] | None = None,
 ) -> tuple[dict[str, SegmentRender], dict[str, int]]:
-    """Render and check each audience's copy once; appends their findings."""
+    """Render (or take from `rendered`) and check each audience's copy once; appends
+    their findings."""
     bulletin, timer = renderer.bulletin, renderer.timer
     order = bulletin.meta.segments
     sample = substitutions(sample_recipient(workspace))
@@ -127,7 +140,7 @@ def _render_variants(
         name = variant_name(audience, order)
         if name in renders:
             continue
-        render = renderer.render_variant(audience)
+        render = (rendered or {}).get(name) or renderer.render_variant(audience)
         renders[name] = render
         started = time.perf_counter()
         sizes[name] = encoded_size(fill(render.html, sample))
@@ -138,19 +151,25 @@ def _render_variants(
     return renders, sizes
 
 
-def _with_more(composition: Composition, workspace: Workspace, renderer: SegmentRenderer) -> Composition:
+def _with_more(
+    composition: Composition, workspace: Workspace, renderer: SegmentRenderer, unasked: dict[str, SegmentRender]
+) -> Composition:
     """`composition.more(audiences)`: the same composition with these variants added."""
 
     def more(audiences: Sequence[Sequence[str]]) -> Composition:
         findings = list(composition.report.findings)
         renders, sizes = _render_variants(
-            workspace, renderer, [a for a in audiences if variant_name(a, composition.order) not in composition.renders], findings
+            workspace,
+            renderer,
+            [a for a in audiences if variant_name(a, composition.order) not in composition.renders],
+            findings,
+            unasked,
         )
         if not renders:
             return composition
         all_renders = {**composition.renders, **renders}
         report = Report(findings=tuple(_dedupe(findings, all_renders)), sizes={**composition.report.sizes, **sizes})
-        return _with_more(replace(composition, renders=all_renders, report=report), workspace, renderer)
+        return _with_more(replace(composition, renders=all_renders, report=report), workspace, renderer, unasked)
 
     return replace(composition, more=more)
 
@@ -173,28 +192,6 @@ def _dedupe(findings: list[Finding], renders: dict[str, SegmentRender]) -> list[
             continue
         out.append(finding)
     return out
-
-
-def _content_hash(renders: dict[str, SegmentRender], bulletin: LoadedBulletin) -> str:
-    """What a campaign is keyed by: the single segments' rendered parts, and the subject
-    and preheader of every combination. A combination holds nothing else of its own (its
-    sections are its segments'), so the hash does not depend on which combinations were
-    rendered, and a send that renders only those its recipients need keeps its campaign."""
-    digest = hashlib.sha256()
-    for name in sorted(renders):
-        render = renders[name]
-        if len(render.segments) > 1:
-            continue
-        for part in (name, render.envelope.subject, render.preheader, render.html, render.text):
-            digest.update(part.encode("utf-8"))
-            digest.update(b"\x00")
-    order = bulletin.meta.segments
-    for audience in every_audience(order):
-        if len(audience) > 1:
-            for part in (variant_name(audience, order), bulletin.subject_for(audience), bulletin.preheader_for(audience)):
-                digest.update(part.encode("utf-8"))
-                digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def default_out_dir(workspace: Workspace, path: Path) -> Path:

@@ -17,7 +17,7 @@ from composer.identity import AddressHasher
 from composer.lists.base import Lists
 from composer.store import suppressions
 from composer.store.bulk import chunked
-from composer.store.models import Contact, SegmentMember
+from composer.store.models import Campaign, Contact, SegmentMember
 
 # Above this many contacts, matching the whole store at once beats IN (...) lookups.
 _BULK_STATUS = 2000
@@ -121,6 +121,8 @@ class Stats:
     without_segment: int
     suppressions: dict[str, int] = field(default_factory=dict)
     undeclared: dict[str, int] = field(default_factory=dict)
+    # (campaign id, bulletin key) → reason → count, for suppressions a campaign led to
+    suppressions_by_campaign: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
 
 
 def stats(lists: Lists) -> Stats:
@@ -140,6 +142,7 @@ def stats(lists: Lists) -> Stats:
             )
         ) or 0
         by_reason = suppressions.counts_by_reason(session)
+        by_campaign = _by_campaign(session)
         suppressed_ids = suppressions.suppressed_contacts(session, lists.hasher) if by_reason else {}
         suppressed_members: Counter[str] = Counter()
         for part in chunked(list(suppressed_ids)):
@@ -171,4 +174,17 @@ def stats(lists: Lists) -> Stats:
         without_segment=without,
         suppressions=by_reason,
         undeclared=undeclared,
+        suppressions_by_campaign=by_campaign,
     )
+
+
+def _by_campaign(session: Session) -> dict[tuple[int, str], dict[str, int]]:
+    """Suppressions by the campaign that led to them (unsubscribes, bounces, complaints)."""
+    counts = suppressions.counts_by_campaign(session)
+    ids = sorted({c for c, _ in counts if c is not None})
+    keys = dict(session.execute(select(Campaign.id, Campaign.key).where(Campaign.id.in_(ids))).all()) if ids else {}
+    out: dict[tuple[int, str], dict[str, int]] = {}
+    for (campaign_id, reason), n in sorted(counts.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        if campaign_id is not None:
+            out.setdefault((campaign_id, keys.get(campaign_id, "?")), {})[reason] = n
+    return out

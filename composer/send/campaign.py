@@ -130,12 +130,19 @@ def find_campaign(session: Session, key: str, content_hash: str | None = None) -
     ).first()
 
 
+def same_content(campaign: Campaign, composition: Composition) -> bool:
+    """Whether the campaign was keyed by this content (under this hash or an earlier scheme's)."""
+    return campaign.content_hash in (composition.content_hash, *composition.earlier_hashes)
+
+
 def check_content(session: Session, campaign: Campaign | None, composition: Composition) -> bool:
     """Whether `campaign` may carry this composition. Raises ContentChanged when part of it
     went out with other content; returns True when the campaign should adopt the new
     content (nothing went out yet)."""
     if campaign is None or campaign.content_hash == composition.content_hash:
         return False
+    if same_content(campaign, composition):
+        return True  # the same content, keyed the earlier way: the campaign takes the new hash
     out = ledger.gone_out(session, campaign.id)
     if out == 0:
         return True
@@ -171,7 +178,9 @@ def open_campaign(
                 "key": campaign.key,
                 "old_content_hash": campaign.content_hash,
                 "content_hash": composition.content_hash,
-                "why": "content changed before anything was sent",
+                "why": "the same content, keyed by the earlier hash scheme"
+                if same_content(campaign, composition)
+                else "content changed before anything was sent",
             },
         )
         campaign.content_hash = composition.content_hash

@@ -4,12 +4,15 @@ listed domain (`[smtp] per_domain_rate`) with one per domain."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
 
 class Pacer:
-    """At most `rate` messages per second (no cap when `rate` is 0 or None)."""
+    """At most `rate` messages per second (no cap when `rate` is 0 or None). Safe to share
+    between threads (the SMTP transport's connections share each domain's pacer): each
+    caller takes its slot under a lock and sleeps outside it."""
 
     def __init__(
         self,
@@ -22,16 +25,18 @@ class Pacer:
         self._sleep = sleep
         self._clock = clock
         self._next: float | None = None
+        self._lock = threading.Lock()
 
     def wait(self, count: int = 1) -> None:
         """Sleep until `count` more messages may go, and count them as gone."""
         if self.rate <= 0:
             return
-        now = self._clock()
-        due = now if self._next is None else max(now, self._next)
+        with self._lock:
+            now = self._clock()
+            due = now if self._next is None else max(now, self._next)
+            self._next = due + count / self.rate
         if due > now:
             self._sleep(due - now)
-        self._next = due + count / self.rate
 
 
 class DomainThrottle:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from composer.compose.model import Composition, group_findings
 from composer.compose.variants import every_audience, split_name, variant_name
 from composer.errors import InputError
@@ -15,8 +17,11 @@ from composer.send.campaign import (
     audience,
     check_content,
     find_campaign,
+    same_content,
 )
 from composer.send.transports.base import Transport
+from composer.signoff.approvals import SignOff, sign_off
+from composer.signoff.errata import ErrataSource, errata_audience
 from composer.store import ledger
 from composer.store.db import Store
 from composer.store.models import DeliveryState
@@ -65,6 +70,9 @@ class SendPlan:
     variants: list[VariantPlan] = field(default_factory=list)  # the copies that occur
     # Who the plan counted; the send freezes these rather than reading them again.
     audience: Audience | None = field(default=None, repr=False, compare=False)
+    signoff: SignOff | None = None  # the approvals this content has (None for a test send)
+    errata: ErrataSource | None = None  # --recipients-of: where the recipients come from
+    frozen: bool = False  # a scheduled send: its recipients were frozen when it was scheduled
 
     @property
     def to_send(self) -> int:
@@ -85,7 +93,8 @@ def tracking_summary(workspace: Workspace, transport: str) -> str:
     if transport != "sendgrid" or not (tracking.opens or tracking.clicks):
         return "nothing (no open pixel, links go straight to their sites)"
     tracked = [name for name, on in (("opens", tracking.opens), ("clicks", tracking.clicks)) if on]
-    return "SendGrid tracks " + " and ".join(tracked) + " ([tracking] in bulletin.toml)"
+    who = "kept per person" if tracking.per_person else "counted, not who"
+    return "SendGrid tracks " + " and ".join(tracked) + f" ({who}; [tracking] in bulletin.toml)"
 
 
 def chosen_segments(composition: Composition, segments: Sequence[str] | None) -> list[str]:
@@ -109,6 +118,35 @@ def transport_name(workspace: Workspace, transport: str | Transport | None) -> s
     return transport or workspace.config.send.transport or "outbox"
 
 
+@dataclass
+class _LedgerView:
+    """What the campaign's ledger already holds, by segment, by copy and by state."""
+
+    by_state: dict[tuple[str, str], int] = field(default_factory=dict)
+    by_copy: dict[tuple[str, str], int] = field(default_factory=dict)
+    sendable: dict[str, int] = field(default_factory=dict)
+    sendable_copies: dict[str, int] = field(default_factory=dict)
+    hashes: set[str] = field(default_factory=set)
+    contacts: set[int] = field(default_factory=set)
+
+
+def _ledger_view(session: Session, campaign_id: int, retry_unknown: bool) -> _LedgerView:
+    # Rows a crash left claimed go back to pending when the send starts; rows it left in
+    # flight become unknown.
+    states = (*ledger.sendable_states(retry_unknown), ledger.CLAIMED)
+    if retry_unknown:
+        states = (*states, ledger.IN_FLIGHT)
+    hashes, contacts = ledger.known(session, campaign_id)
+    return _LedgerView(
+        by_state=ledger.segment_state_counts(session, campaign_id),
+        by_copy=ledger.variant_state_counts(session, campaign_id),
+        sendable=ledger.sendable_counts(session, campaign_id, states),
+        sendable_copies=ledger.sendable_counts(session, campaign_id, states, by_variant=True),
+        hashes=hashes,
+        contacts=contacts,
+    )
+
+
 def plan_send(
     workspace: Workspace,
     composition: Composition,
@@ -118,79 +156,92 @@ def plan_send(
     retry_unknown: bool = False,
     test_to: str | None = None,
     store: Store | None = None,
+    frozen: bool = False,
+    recipients_of: str | None = None,
+    include_unknown: bool = False,
 ) -> SendPlan:
-    """Who would get what: read-only (the store is opened, and migrated if new)."""
+    """Who would get what: read-only (the store is opened, and migrated if new). `frozen`:
+    the campaign's recipients were frozen earlier (a scheduled send): nobody is added.
+    `recipients_of`: an errata, to exactly that campaign's readers (composer.signoff.errata)."""
     chosen = chosen_segments(composition, segments)
     name = transport_name(workspace, transport)
     own_store = store is None
     store = store or Store(workspace.database_url())
     try:
-        hasher = AddressHasher(workspace.secret_keys())
         with store.session() as session:
-            who = audience(session, hasher, chosen, composition.segment_order)
+            who, errata = _audience(session, workspace, composition, chosen, recipients_of, include_unknown)
             campaign = find_campaign(session, composition.key, composition.content_hash)
             if campaign is not None and test_to is None:
                 check_content(session, campaign, composition)
-            by_state: dict[tuple[str, str], int] = {}
-            by_copy: dict[tuple[str, str], int] = {}
-            sendable: dict[str, int] = {}
-            sendable_copies: dict[str, int] = {}
-            in_ledger: set[str] = set()
-            ledger_contacts: set[int] = set()
-            if campaign is not None and campaign.content_hash == composition.content_hash:
-                by_state = ledger.segment_state_counts(session, campaign.id)
-                # Rows a crash left claimed go back to pending when the send starts; rows it
-                # left in flight become unknown.
-                states = (*ledger.sendable_states(retry_unknown), ledger.CLAIMED)
-                if retry_unknown:
-                    states = (*states, ledger.IN_FLIGHT)
-                sendable = ledger.sendable_counts(session, campaign.id, states)
-                by_copy = ledger.variant_state_counts(session, campaign.id)
-                sendable_copies = ledger.sendable_counts(session, campaign.id, states, by_variant=True)
-                in_ledger, ledger_contacts = ledger.known(session, campaign.id)
-            else:
+            if campaign is not None and not same_content(campaign, composition):
                 campaign = None
+            view = _ledger_view(session, campaign.id, retry_unknown) if campaign is not None else _LedgerView()
         new_by_segment: dict[str, int] = {}
         new_by_copy: dict[str, int] = {}
-        for c in who.candidates:
-            if not c.in_ledger(in_ledger, ledger_contacts):
+        for c in [] if frozen else who.candidates:
+            if not c.in_ledger(view.hashes, view.contacts):
                 new_by_segment[c.segment] = new_by_segment.get(c.segment, 0) + 1
                 new_by_copy[c.variant] = new_by_copy.get(c.variant, 0) + 1
-        plans = []
-        for seg in chosen:
-            count = who.counts[seg]
-            unknown = by_state.get((seg, DeliveryState.UNKNOWN), 0) + by_state.get((seg, DeliveryState.IN_FLIGHT), 0)
-            plans.append(
-                SegmentPlan(
-                    segment=seg,
-                    members=count.members,
-                    suppressed=count.suppressed,
-                    in_earlier_segment=count.in_earlier_segment,
-                    recipients=count.recipients,
-                    already_sent=by_state.get((seg, DeliveryState.SENT), 0),
-                    unknown=unknown,
-                    to_send=1 if test_to else sendable.get(seg, 0) + new_by_segment.get(seg, 0),
-                    html_bytes=composition.report.sizes.get(seg),
-                )
-            )
         envelope = next(iter(composition.renders.values())).envelope
         return SendPlan(
             key=composition.key,
             subject=("[TEST] " if test_to else "") + envelope.subject,
             from_=f"{envelope.from_name} <{envelope.from_email}>",
             transport=name,
-            segments=plans,
+            segments=_segment_plans(composition, chosen, who, view, new_by_segment, test_to is not None),
             warnings=_warnings(composition),
             campaign_id=campaign.id if campaign is not None else None,
             retry_unknown=retry_unknown,
             test_to=test_to,
             tracking=tracking_summary(workspace, name),
-            variants=_variant_plans(composition, chosen, who, by_copy, sendable_copies, new_by_copy, test_to is not None),
-            audience=who,
+            variants=_variant_plans(composition, chosen, who, view.by_copy, view.sendable_copies, new_by_copy, test_to is not None),
+            audience=None if frozen else who,
+            signoff=None if test_to else sign_off(store, composition, workspace.config.send.approvals_required),
+            errata=errata,
+            frozen=frozen,
         )
     finally:
         if own_store:
             store.close()
+
+
+def _audience(
+    session: Session,
+    workspace: Workspace,
+    composition: Composition,
+    chosen: list[str],
+    recipients_of: str | None,
+    include_unknown: bool,
+) -> tuple[Audience, ErrataSource | None]:
+    hasher = AddressHasher(workspace.secret_keys())
+    if recipients_of is None:
+        return audience(session, hasher, chosen, composition.segment_order), None
+    if chosen != composition.segments:
+        raise InputError("an errata (--recipients-of) goes to the earlier campaign's readers; leave out --segment")
+    return errata_audience(session, hasher, recipients_of, composition.key, composition.segment_order, include_unknown)
+
+
+def _segment_plans(
+    composition: Composition, chosen: list[str], who: Audience, view: _LedgerView, new: dict[str, int], test: bool
+) -> list[SegmentPlan]:
+    plans = []
+    for seg in chosen:
+        count = who.counts[seg]
+        unknown = view.by_state.get((seg, DeliveryState.UNKNOWN), 0) + view.by_state.get((seg, DeliveryState.IN_FLIGHT), 0)
+        plans.append(
+            SegmentPlan(
+                segment=seg,
+                members=count.members,
+                suppressed=count.suppressed,
+                in_earlier_segment=count.in_earlier_segment,
+                recipients=count.recipients,
+                already_sent=view.by_state.get((seg, DeliveryState.SENT), 0),
+                unknown=unknown,
+                to_send=1 if test else view.sendable.get(seg, 0) + new.get(seg, 0),
+                html_bytes=composition.report.sizes.get(seg),
+            )
+        )
+    return plans
 
 
 def _variant_plans(

@@ -29,6 +29,7 @@ from composer.send.prepare import RecipientPreparer
 from composer.send.summary import RETRY_UNKNOWN_HELP, Progress, SendSummary
 from composer.send.transports import make_transport
 from composer.send.transports.base import Batch, PreparedRecipient, Transport
+from composer.signoff.approvals import refuse_unless_approved
 from composer.store import audit, lease, ledger, sightings
 from composer.store.db import Store, current_actor
 from composer.store.models import Campaign, DeliveryState, utcnow
@@ -67,13 +68,18 @@ def send_bulletin(
     confirm: Callable[[SendPlan], bool] | None = None,
     progress: Progress | None = None,
     store: Store | None = None,
+    frozen: bool = False,
+    recipients_of: str | None = None,
+    include_unknown: bool = False,
 ) -> SendSummary:
     """Send `composition` to its segments (or the chosen ones) and return a summary.
 
-    `transport` is a name ("sendgrid", "smtp", "outbox") or a ready `Transport`; None uses
-    bulletin.toml's. With `yes=False`, `confirm(plan)` must return True or nothing is sent.
-    Called from the main thread, a first Ctrl-C during the send stops it after the batches
-    in flight are answered and recorded, and a second one stops it at once.
+    `transport`: a name or a ready `Transport` (None: bulletin.toml's). With `yes=False`,
+    `confirm(plan)` must return True. Without `[send] approvals_required` approvals of this
+    exact content it refuses before freezing anything (--test-to needs none). `frozen`: a
+    scheduled send (recipients and approval settled then); `recipients_of`: an errata to
+    that campaign's readers. In the main thread a first Ctrl-C stops once the batches in
+    flight are recorded, a second at once.
     """
     _refuse_errors(composition)
     chosen = chosen_segments(composition, segments)
@@ -82,14 +88,15 @@ def send_bulletin(
     store = store or Store(workspace.database_url())
     try:
         plan = plan_send(
-            workspace, composition, chosen, name, retry_unknown=retry_unknown, test_to=test_to, store=store
-        )
-        composition = with_copies(composition, plan)
-        _refuse_errors(composition)
-        summary = SendSummary(key=composition.key, transport=name, plan=plan, campaign_id=plan.campaign_id)
+            workspace, composition, chosen, name, retry_unknown=retry_unknown, test_to=test_to, store=store,
+            frozen=frozen, recipients_of=recipients_of, include_unknown=include_unknown,
+        )  # fmt: skip
+        composition = _with_checked_copies(composition, plan)
+        summary = SendSummary(composition.key, name, plan, campaign_id=plan.campaign_id, dry_run=dry_run)
         if dry_run:
-            summary.dry_run = True
             return summary
+        if plan.signoff is not None and not frozen:
+            refuse_unless_approved(plan.signoff, composition.key, str(composition.source))
         if not yes and (confirm is None or not confirm(plan)):
             summary.aborted = True
             return summary
@@ -106,6 +113,12 @@ def send_bulletin(
     finally:
         if own_store:
             store.close()
+
+
+def _with_checked_copies(composition: Composition, plan: SendPlan) -> Composition:
+    composition = with_copies(composition, plan)
+    _refuse_errors(composition)
+    return composition
 
 
 def _refuse_errors(composition: Composition) -> None:
@@ -231,7 +244,9 @@ def _open(
     with store.session() as session:
         # The plan's audience is reused: anyone suppressed since is still never sent,
         # because every batch is read with the suppressions of that moment.
-        who = summary.plan.audience or audience(session, hasher, segments, composition.segment_order)
+        who = summary.plan.audience
+        if who is None and not summary.plan.frozen:
+            who = audience(session, hasher, segments, composition.segment_order)
         summary.plan.audience = None
         campaign, created = open_campaign(session, composition, segments, engine.name, current_actor())
         campaign_id = campaign.id
@@ -240,7 +255,7 @@ def _open(
         if unknown_before is not None:
             summary.held = ledger.held_unknown(session, campaign_id, unknown_before)
             summary.held_until = utcnow() + grace if summary.held else None
-        summary.added = freeze(session, campaign_id, who.candidates)
+        summary.added = freeze(session, campaign_id, who.candidates) if who is not None else 0
         summary.skipped = ledger.skip_unsendable(session, campaign_id)
         states = ledger.sendable_states(retry_unknown)
         copies = ledger.sendable_counts(session, campaign_id, states, unknown_before, by_variant=True)

@@ -423,3 +423,44 @@ def add_pending(session: Session, campaign_id: int, rows: Sequence[NewRow]) -> i
     for part in chunked(params, WRITE_CHUNK):
         session.execute(insert(_T), list(part))
     return len(params)
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """One row of an earlier campaign, as an errata reads it: who, which copy, and how it ended."""
+
+    contact_id: int | None
+    email: str | None  # None once erased
+    email_hash: str
+    segment: str
+    variant: str | None
+    state: str
+    confirmed: bool  # a provider event shows the message reached them (delivered, opened, clicked)
+
+
+def readers(session: Session, campaign_id: int) -> list[Reader]:
+    """Every row of the campaign with its state, in id order (an errata's source)."""
+    from composer.store.sightings import STAMPS  # sightings reads the ledger's states
+
+    seen = or_(*(_T.c[column].is_not(None) for column in STAMPS))
+    rows = session.execute(
+        select(_T.c.contact_id, _T.c.email, _T.c.email_hash, _T.c.segment, _T.c.variant, _T.c.state, seen)
+        .where(_T.c.campaign_id == campaign_id)
+        .order_by(_T.c.id)
+    )
+    return [Reader(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+
+WITHDRAWN_NOTE = "its scheduled send was cancelled at the provider before delivery; not sent"
+
+
+def withdraw_scheduled(session: Session, campaign_id: int, since: datetime) -> int:
+    """Rows handed to the provider as a scheduled send (sent since `since`) whose batch the
+    provider has agreed to cancel: nobody receives them, so they are pending again (a later
+    send of the campaign sends them). Returns how many."""
+    stmt = (
+        update(_T)
+        .where(_T.c.campaign_id == campaign_id, _T.c.state == SENT, _T.c.updated_at >= since)
+        .values(state=PENDING.value, message_id=None, batch_id=None, error=WITHDRAWN_NOTE, updated_at=utcnow())
+    )
+    return rowcount(session.execute(stmt))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -195,6 +196,7 @@ class Event(Base):
     """A normalized provider event (webhook). `email` is nulled by erasure."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_campaign_kind", "campaign_id", "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider: Mapped[str] = mapped_column(String(20))
@@ -208,6 +210,44 @@ class Event(Base):
     occurred_at: Mapped[datetime | None] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EventTally(Base):
+    """Events counted per campaign, copy, kind, hour (UTC), machine open or not, and link.
+
+    Kept for every event as it arrives (`store.tallies.add`), so a report of a million
+    events reads a few thousand rows, and so opens and clicks can be counted without
+    keeping who opened or clicked (`[tracking] per_person = false`). `link` is a clicked
+    URL with our unsubscribe tokens taken out; `link_hash` (its sha256) is in the unique
+    key because a URL may be longer than an index allows.
+    """
+
+    __tablename__ = "event_tallies"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "variant", "kind", "hour", "machine", "link_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    variant: Mapped[str] = mapped_column(String(200), default="")  # '' when no ledger row names it
+    kind: Mapped[str] = mapped_column(String(20))
+    hour: Mapped[datetime] = mapped_column()
+    machine: Mapped[bool] = mapped_column(Boolean, default=False)  # Apple MPP (sg_machine_open)
+    link_hash: Mapped[str] = mapped_column(String(64), default="")
+    link: Mapped[str | None] = mapped_column(String(2000))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LinkClicker(Base):
+    """Who has clicked which link, only with `[tracking] per_person = true`: the ledger
+    row and the link's hash, so the first click of each reader on each link can be
+    counted as it arrives (`store.tallies`). Erasure leaves a ledger row that names no one."""
+
+    __tablename__ = "link_clickers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    clicker: Mapped[str] = mapped_column(String(80), unique=True)  # '<delivery id>:<link sha256>'
 
 
 # Every column that can hold personal data, by table: erasure (`lists forget`) deletes the
@@ -229,6 +269,11 @@ NOT_PERSONAL: dict[str, str] = {
     "audit_log.detail": "never holds an address; erasure scrubs any entry that does",
     "campaigns.segments": "segment names",
     "leases.name": "the name of a running job (a send of one bulletin), not of a person",
+    "link_clickers.clicker": "a ledger row id and a link's hash; the ledger row names no one after erasure",
+    "event_tallies.link": "a link in the bulletin as clicked, with our unsubscribe tokens taken out",
+    "approvals.manifest": "digests of the bulletin's sections and subjects",
+    "schedules.segments": "segment names",
+    "schedules.snapshot": "the bulletin's rendered copies with merge tokens in place of anyone's data",
 }
 
 
@@ -257,3 +302,48 @@ class Lease(Base):
     acquired_at: Mapped[datetime] = mapped_column()
     heartbeat_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class Approval(Base):
+    """A sign-off (or a reviewer's comment) of one bulletin's exact content: the content
+    hash it approves, with the per-section manifest so a later change can be named. See
+    composer.signoff.approvals."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_key_hash", "key", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # approval, comment
+    key: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    approver: Mapped[str] = mapped_column(String(200))  # as they signed: "Dr Jane Smith, GPC England chair"
+    os_user: Mapped[str] = mapped_column(String(100))  # the OS user who ran the command ('web' for a review link)
+    source: Mapped[str] = mapped_column(String(20))  # cli, review link
+    note: Mapped[str | None] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """A send to run later, with what it sends frozen when it was scheduled: the content
+    (every copy's rendered parts, `snapshot`), the recipients (the campaign's pending rows)
+    and the approved hash. See composer.signoff.schedules."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    send_at: Mapped[datetime] = mapped_column(index=True)
+    transport: Mapped[str] = mapped_column(String(20))
+    segments: Mapped[list[str]] = mapped_column(JSON)
+    # scheduled → running → done | open (some failed or unknown) ; handed_over (SendGrid holds it) ; cancelled
+    status: Mapped[str] = mapped_column(String(20), default="scheduled", index=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provider_batch_id: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(Text)  # what the run or the cancel said, counts only

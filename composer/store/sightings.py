@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
 from composer.store.bulk import LOOKUP_CHUNK, chunked, rowcount, table
-from composer.store.ledger import FAILED, SENT, UNKNOWN
+from composer.store.ledger import FAILED, SENT, UNKNOWN, row_copy
 from composer.store.models import Delivery, Event, utcnow
 
 #: Events that prove the provider took a message (so it must not be sent again)...
@@ -66,36 +66,59 @@ def reconcile_unknown(session: Session, campaign_id: int) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
-    """A provider's report that one campaign's message reached a person: it stamps
-    `column` (one of `STAMPS`) on the person's ledger row, the first time only."""
+    """A provider's report about one campaign's message to a person. `column` (one of
+    `STAMPS`, or None) is the ledger column it stamps, the first time only."""
 
-    column: str
+    column: str | None
     campaign_id: int
     contact_id: int | None
     email: str | None
     at: datetime | None
 
 
-def stamp(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]) -> int:
-    """Stamp delivered/opened/clicked on the matching deliveries; the first time counts.
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The ledger row a sighting is about: its id and the copy it was sent."""
+
+    delivery_id: int
+    variant: str
+
+
+def locate(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]) -> list[Found | None]:
+    """The ledger row of each sighting (None where the ledger has none), in order.
 
     A delivery is found by campaign and contact (our custom_args), or by campaign and
-    address hash when the event carries no known contact. `state` stays as send left it
-    (`reconcile_unknown` reads the stamps at the next send). One executemany UPDATE per
-    column stamps them; `IS NULL` in the UPDATE keeps the earliest stamp, also within one
-    batch. Returns how many stamps were written.
+    address hash when the event carries no known contact.
     """
     by_contact, by_hash = _find_deliveries(session, hasher, sightings)
-    stamps: dict[str, list[dict[str, Any]]] = {}
+    found: list[Found | None] = []
     for seen in sightings:
-        delivery_id = by_contact.get((seen.campaign_id, seen.contact_id))
-        if delivery_id is None and seen.email:
-            delivery_id = next(
+        row = by_contact.get((seen.campaign_id, seen.contact_id))
+        if row is None and seen.email:
+            row = next(
                 (by_hash[k] for h in hasher.candidates(seen.email) if (k := (seen.campaign_id, h)) in by_hash),
                 None,
             )
-        if delivery_id is not None:
-            stamps.setdefault(seen.column, []).append({"delivery_id": delivery_id, "at": seen.at or utcnow()})
+        found.append(row)
+    return found
+
+
+def stamp(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]) -> int:
+    """Stamp delivered/opened/clicked on the matching deliveries; the first time counts."""
+    return stamp_found(session, sightings, locate(session, hasher, sightings))
+
+
+def stamp_found(session: Session, sightings: Sequence[Sighting], found: Sequence[Found | None]) -> int:
+    """Stamp each sighting's column on the row `locate` found for it.
+
+    `state` stays as send left it (`reconcile_unknown` reads the stamps at the next
+    send). One executemany UPDATE per column; `IS NULL` in the UPDATE keeps the earliest
+    stamp, also within one batch. Returns how many stamps were written.
+    """
+    stamps: dict[str, list[dict[str, Any]]] = {}
+    for seen, row in zip(sightings, found, strict=True):
+        if row is not None and seen.column is not None:
+            stamps.setdefault(seen.column, []).append({"delivery_id": row.delivery_id, "at": seen.at or utcnow()})
     connection = session.connection()
     for column, params in stamps.items():
         if column not in STAMPS:
@@ -111,33 +134,33 @@ def stamp(session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]
 
 def _find_deliveries(
     session: Session, hasher: AddressHasher, sightings: Sequence[Sighting]
-) -> tuple[dict[tuple[int, int | None], int], dict[tuple[int, str], int]]:
-    """The delivery ids the sightings name: by (campaign, contact) and by (campaign, hash).
+) -> tuple[dict[tuple[int, int | None], Found], dict[tuple[int, str], Found]]:
+    """The delivery rows the sightings name: by (campaign, contact) and by (campaign, hash).
 
     Two indexed lookups rather than one with OR, which would scan the campaign.
     """
-    by_hash: dict[tuple[int, str], int] = {}
-    by_contact: dict[tuple[int, int | None], int] = {}
-    columns = (_T.c.id, _T.c.campaign_id, _T.c.contact_id, _T.c.email_hash)
+    by_hash: dict[tuple[int, str], Found] = {}
+    by_contact: dict[tuple[int, int | None], Found] = {}
+    columns = (_T.c.id, _T.c.campaign_id, _T.c.contact_id, _T.c.email_hash, row_copy())
     with_contact = [s for s in sightings if s.contact_id is not None]
     for part in chunked(with_contact):
-        for found_id, campaign_id, contact_id, email_hash in session.execute(
+        for found_id, campaign_id, contact_id, email_hash, variant in session.execute(
             select(*columns).where(
                 _T.c.contact_id.in_({s.contact_id for s in part}),
                 _T.c.campaign_id.in_({s.campaign_id for s in part}),
             )
         ):
-            by_hash[(campaign_id, email_hash)] = found_id
+            by_hash[(campaign_id, email_hash)] = Found(found_id, variant)
             if contact_id is not None:
-                by_contact[(campaign_id, contact_id)] = found_id
+                by_contact[(campaign_id, contact_id)] = Found(found_id, variant)
     by_address = [s for s in sightings if s.email and (s.campaign_id, s.contact_id) not in by_contact]
     # Each sighting binds a campaign id and one hash per key held.
     for part in chunked(by_address, LOOKUP_CHUNK // (1 + hasher.key_count)):
-        for found_id, campaign_id, _, email_hash in session.execute(
+        for found_id, campaign_id, _, email_hash, variant in session.execute(
             select(*columns).where(
                 _T.c.campaign_id.in_({s.campaign_id for s in part}),
                 _T.c.email_hash.in_({h for s in part if s.email for h in hasher.candidates(s.email)}),
             )
         ):
-            by_hash[(campaign_id, email_hash)] = found_id
+            by_hash[(campaign_id, email_hash)] = Found(found_id, variant)
     return by_contact, by_hash

@@ -146,6 +146,36 @@ def counts_by_reason(session: Session) -> dict[str, int]:
     return {reason: int(n) for reason, n in rows}
 
 
+def counts_by_campaign(session: Session) -> dict[tuple[int | None, str], int]:
+    """Suppressions by (campaign that led to them, reason); None for none (cli, import)."""
+    rows = session.execute(
+        select(Suppression.campaign_id, Suppression.reason, func.count())
+        .group_by(Suppression.campaign_id, Suppression.reason)
+    )
+    return {(campaign_id, reason): int(n) for campaign_id, reason, n in rows}
+
+
+def unsubscribes_by_copy(session: Session, campaign_id: int) -> dict[tuple[str, str], int]:
+    """A campaign's unsubscribes by (copy, source): `('lmc', 'one-click') → 3`.
+
+    Our own routes write the campaign from the token (one-click, page), the webhook the
+    one from SendGrid's custom_args. The copy is the person's ledger row's ('' if none).
+    """
+    from composer.store.ledger import row_copy
+    from composer.store.models import Delivery
+
+    d = table(Delivery)
+    copy = func.coalesce(row_copy(), "")
+    rows = session.execute(
+        select(copy, Suppression.source, func.count())
+        .select_from(Suppression)
+        .outerjoin(d, (d.c.campaign_id == Suppression.campaign_id) & (d.c.email_hash == Suppression.email_hash))
+        .where(Suppression.campaign_id == campaign_id, Suppression.reason == "unsubscribed")
+        .group_by(copy, Suppression.source)
+    )
+    return {(variant, source): int(n) for variant, source, n in rows}
+
+
 def suppressed_contacts(session: Session, hasher: AddressHasher) -> dict[int, str]:
     """Every suppressed contact in the store: id → suppression reason.
 

@@ -8,8 +8,8 @@ or hosts can serve it from one PostgreSQL database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -27,6 +27,7 @@ from composer.tokens import TokenSigner
 from composer.web.assets import AssetRoutes
 from composer.web.limits import BodyLimitMiddleware
 from composer.web.pages import Pages, load_branding
+from composer.web.review import ReviewRoutes
 from composer.web.server import BODY_TIMEOUT
 from composer.web.unsubscribe import Unsubscriber, UnsubscribeRoutes
 from composer.web.webhook import (
@@ -112,35 +113,33 @@ def webhook_verifier(workspace: Workspace) -> SignatureVerifier:
     return SignatureVerifier(key)
 
 
-def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
-    """The app for `workspace`. Opens (and migrates) the store unless one is given."""
+@contextmanager
+def _schedule_runner(workspace: Workspace, store: Store, run: bool) -> Iterator[None]:
+    """While the app runs, a thread that sends due scheduled sends (when `run`)."""
+    if not run:
+        yield
+        return
+    from composer.signoff.running import ScheduleRunner
+
+    runner = ScheduleRunner(workspace, store).start()
+    try:
+        yield
+    finally:
+        runner.stop()
+
+
+def create_app(workspace: Workspace, store: Store | None = None, *, run_schedules: bool = False) -> Starlette:
+    """The app for `workspace`; opens (and migrates) the store unless one is given; with
+    `run_schedules`, sends due scheduled sends in a thread (composer.signoff.schedules)."""
     own_store = store is None
     the_store = store if store is not None else Store(workspace.database_url())
     keys = workspace.secret_keys()
     hasher = AddressHasher(keys)
-    sender = workspace.sender
-    pages = Pages(
-        load_branding(
-            workspace.layouts_dir,
-            list_name=sender.name,
-            organisation=sender.postal_address,
-            language=sender.language,
-        )
-    )
+    pages = _pages(workspace)
     unsubscribe = UnsubscribeRoutes(TokenSigner(keys), Unsubscriber(the_store, hasher), pages)
-    webhook = SendGridWebhook(the_store, hasher, webhook_verifier(workspace))
-
-    async def healthz(request: Request) -> Response:
-        def ping() -> None:
-            with the_store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception as exc:
-            log.error("healthz: store unavailable: %s", exc.__class__.__name__)
-            return PlainTextResponse("store unavailable\n", status_code=503)
-        return PlainTextResponse("ok\n")
+    webhook = SendGridWebhook(
+        the_store, hasher, webhook_verifier(workspace), per_person=workspace.config.tracking.per_person
+    )
 
     async def how_to_unsubscribe(request: Request) -> Response:
         return HTMLResponse(pages.render("info.html"))
@@ -148,7 +147,8 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            with _schedule_runner(workspace, the_store, run_schedules):
+                yield
         finally:
             if own_store:
                 the_store.close()
@@ -158,8 +158,9 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
         Route("/u/{token}", unsubscribe.submit, methods=["POST"]),
         Route("/unsubscribe", how_to_unsubscribe, methods=["GET"]),
         Route("/webhooks/sendgrid", webhook.handle, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/healthz", _healthz(the_store), methods=["GET"]),
         Route("/assets/{name}", AssetRoutes(workspace.out_dir).get, methods=["GET", "HEAD"]),
+        *ReviewRoutes(workspace, the_store, pages).routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -176,3 +177,34 @@ def create_app(workspace: Workspace, store: Store | None = None) -> Starlette:
     )
     app.state.store = the_store
     return app
+
+
+def _pages(workspace: Workspace) -> Pages:
+    """The service's pages, in the workspace's branding."""
+    sender = workspace.sender
+    return Pages(
+        load_branding(
+            workspace.layouts_dir,
+            list_name=sender.name,
+            organisation=sender.postal_address,
+            language=sender.language,
+        )
+    )
+
+
+def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
+    """GET /healthz: 200 when the store answers, 503 when it does not."""
+
+    async def healthz(request: Request) -> Response:
+        def ping() -> None:
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:
+            log.error("healthz: store unavailable: %s", exc.__class__.__name__)
+            return PlainTextResponse("store unavailable\n", status_code=503)
+        return PlainTextResponse("ok\n")
+
+    return healthz

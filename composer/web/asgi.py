@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.applications import Starlette
 
 from composer.web.app import create_app
@@ -12,5 +14,9 @@ from composer.workspace import load_workspace
 
 
 def create_from_env() -> Starlette:
-    """Build the app for the workspace named by BULLETIN_WORKSPACE (or found from the cwd)."""
-    return create_app(load_workspace())
+    """Build the app for the workspace named by BULLETIN_WORKSPACE (or found from the cwd);
+    it runs due scheduled sends unless BULLETIN_SERVE_SCHEDULES is "0" (`serve --no-schedules`)."""
+    return create_app(load_workspace(), run_schedules=os.environ.get(ENV_SCHEDULES, "1") != "0")
+
+
+ENV_SCHEDULES = "BULLETIN_SERVE_SCHEDULES"

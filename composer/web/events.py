@@ -90,6 +90,7 @@ _DETAIL_KEYS = (
     "attempt",
     "url",
     "asm_group_id",
+    "sg_machine_open",  # Apple Mail Privacy Protection fetched the pixel, not the reader
 )
 
 

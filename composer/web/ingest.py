@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from composer.identity import AddressHasher
-from composer.store import sightings, suppressions
+from composer.store import sightings, suppressions, tallies
 from composer.store.bulk import existing, insert_new
 from composer.store.db import Store
 from composer.store.models import Campaign, Contact, Event
@@ -35,6 +35,9 @@ _SUPPRESS: dict[EventKind, str] = {
     EventKind.BOUNCED: "bounced",
 }
 _DROP_SUPPRESS = {RejectReason.BOUNCED, RejectReason.INVALID}
+
+# Kinds counted, not kept per person, unless [tracking] per_person is on.
+_COUNTED_ONLY = {EventKind.OPENED.value, EventKind.CLICKED.value}
 
 # Kinds that stamp a ledger column (`sightings.STAMPS`).
 _LEDGER: dict[EventKind, str] = {
@@ -56,16 +59,23 @@ class IngestResult:
     ledger_updates: int
 
 
-def ingest(store: Store, hasher: AddressHasher, events: Sequence[NormalizedEvent]) -> IngestResult:
+def ingest(
+    store: Store, hasher: AddressHasher, events: Sequence[NormalizedEvent], *, per_person: bool = False
+) -> IngestResult:
     """Store a batch of normalized events in one transaction. Raises StoreError."""
     with store.session() as session:
-        return ingest_in(session, hasher, events)
+        return ingest_in(session, hasher, events, per_person=per_person)
 
 
 def ingest_in(
-    session: Session, hasher: AddressHasher, events: Sequence[NormalizedEvent]
+    session: Session, hasher: AddressHasher, events: Sequence[NormalizedEvent], *, per_person: bool = False
 ) -> IngestResult:
-    """The body of `ingest`, in the caller's transaction."""
+    """The body of `ingest`, in the caller's transaction.
+
+    Without `per_person` ([tracking] in bulletin.toml), an open or click is counted in
+    the tallies and stored with no address, contact, hash or detail: the report can say
+    how many, never who.
+    """
     batch = _unique(events)
     contacts = existing(session, Contact.id, (e.contact_id for e in batch if e.contact_id))
     campaigns = existing(session, Campaign.id, (e.campaign_id for e in batch if e.campaign_id))
@@ -78,15 +88,25 @@ def ingest_in(
         if e.email not in erased
         else _erased_row(e, h)
         for e, h in zip(batch, hashes, strict=True)
-    ]
-    new_ids = set(insert_new(session, Event, "provider_event_id", rows)) - {None}
+    ]  # fmt: skip
+    sightings_ = [_sighting(e, r, per_person) for e, r in zip(batch, rows, strict=True)]
+    stored = [r if per_person or r["kind"] not in _COUNTED_ONLY else _anonymous(r) for r in rows]
+    new_ids = set(insert_new(session, Event, "provider_event_id", stored)) - {None}
     fresh = [
-        (event, row)
-        for event, row in zip(batch, rows, strict=True)
+        (event, row, seen)
+        for event, row, seen in zip(batch, rows, sightings_, strict=True)
         if row["provider_event_id"] is None or row["provider_event_id"] in new_ids
     ]
-    suppressed, resubscribed = _apply_suppressions(session, hasher, fresh)
-    stamps = sightings.stamp(session, hasher, [_sighting(e, r) for e, r in fresh if e.kind in _LEDGER and r["campaign_id"]])
+    suppressed, resubscribed = _apply_suppressions(session, hasher, [(e, r) for e, r, _ in fresh])
+    located = [(e, s) for e, _, s in fresh if s is not None]
+    found = sightings.locate(session, hasher, [s for _, s in located])
+    marks = [_mark(e, s, f) for (e, s), f in zip(located, found, strict=True)]
+    if per_person:
+        clicks = [(s.campaign_id, f.delivery_id, m) for (_, s), f, m in zip(located, found, marks, strict=True)
+                  if f is not None and m.kind == EventKind.CLICKED.value]  # fmt: skip
+        marks += tallies.first_clicks(session, clicks)
+    tallies.add(session, marks)
+    stamps = sightings.stamp_found(session, [s for _, s in located], found)
     return IngestResult(
         received=len(events),
         stored=len(fresh),
@@ -94,6 +114,22 @@ def ingest_in(
         suppressed=suppressed,
         resubscribed=resubscribed,
         ledger_updates=stamps,
+    )
+
+
+def _anonymous(row: dict[str, Any]) -> dict[str, Any]:
+    """An open or click as stored without per-person tracking: kind, campaign and time."""
+    return {**row, "email": None, "email_hash": None, "contact_id": None, "detail": {}}
+
+
+def _mark(event: NormalizedEvent, seen: sightings.Sighting, found: sightings.Found | None) -> tallies.Mark:
+    return tallies.Mark(
+        campaign_id=seen.campaign_id,
+        variant=found.variant if found is not None else "",
+        kind=event.kind.value,
+        at=event.occurred_at,
+        machine=event.detail.get("sg_machine_open") is True,
+        link=event.detail.get("url") if event.kind is EventKind.CLICKED else None,
     )
 
 
@@ -151,9 +187,19 @@ def _erased_row(event: NormalizedEvent, email_hash: str | None) -> dict[str, Any
     }
 
 
-def _sighting(event: NormalizedEvent, row: dict[str, Any]) -> sightings.Sighting:
+def _sighting(event: NormalizedEvent, row: dict[str, Any], per_person: bool) -> sightings.Sighting | None:
+    """What the event tells the ledger (None for an event of no campaign we hold). Opens
+    and clicks stamp the ledger only with per-person tracking; a machine open never does
+    (Apple's proxy fetched the pixel, not the reader)."""
+    if not row["campaign_id"]:
+        return None
+    column = _LEDGER.get(event.kind)
+    if column != "delivered_at" and not per_person:
+        column = None
+    if event.detail.get("sg_machine_open") is True:
+        column = None
     return sightings.Sighting(
-        column=_LEDGER[event.kind],
+        column=column,
         campaign_id=row["campaign_id"],
         contact_id=row["contact_id"],
         email=row["email"],

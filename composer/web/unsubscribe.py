@@ -98,46 +98,52 @@ class Unsubscriber:
             return self._unsubscribe(claim, source)
 
     def _unsubscribe(self, claim: UnsubscribeClaim, source: str) -> Person:
-        command = f"POST /u ({source})"
-        campaign_id = claim.campaign_id or None
         with self.store.session() as session:
-            contact = self._contact(session, claim)
-            person = _person(contact)
-            if contact is None or not contact.email:
-                # Erased or never known: nothing to suppress and nothing to reveal.
-                audit.record(
-                    session,
-                    "unsubscribe",
-                    contact_id=claim.contact_id,
-                    detail={"source": source, "campaign_id": campaign_id, "outcome": "no-address"},
-                    actor=ACTOR,
-                    command=command,
-                )
-                return person
-            row, created = suppressions.suppress(
-                session,
-                self.hasher,
-                contact.email,
-                reason="unsubscribed",
-                source=source,
-                campaign_id=campaign_id,
-                actor=ACTOR,
-                command=command,
-            )
+            return self.unsubscribe_in(session, claim, source)
+
+    def unsubscribe_in(
+        self, session: Session, claim: UnsubscribeClaim, source: str, *, actor: str = ACTOR, command: str | None = None
+    ) -> Person:
+        """`unsubscribe` in the caller's transaction (`bulletin inbox` does many in one)."""
+        command = command or f"POST /u ({source})"
+        campaign_id = claim.campaign_id or None
+        contact = self._contact(session, claim)
+        person = _person(contact)
+        if contact is None or not contact.email:
+            # Erased or never known: nothing to suppress and nothing to reveal.
             audit.record(
                 session,
                 "unsubscribe",
-                contact_id=contact.id,
-                subject_hash=row.email_hash,
-                detail={
-                    "source": source,
-                    "campaign_id": campaign_id,
-                    "outcome": "suppressed" if created else "already-suppressed",
-                },
-                actor=ACTOR,
+                contact_id=claim.contact_id,
+                detail={"source": source, "campaign_id": campaign_id, "outcome": "no-address"},
+                actor=actor,
                 command=command,
             )
             return person
+        row, created = suppressions.suppress(
+            session,
+            self.hasher,
+            contact.email,
+            reason="unsubscribed",
+            source=source,
+            campaign_id=campaign_id,
+            actor=actor,
+            command=command,
+        )
+        audit.record(
+            session,
+            "unsubscribe",
+            contact_id=contact.id,
+            subject_hash=row.email_hash,
+            detail={
+                "source": source,
+                "campaign_id": campaign_id,
+                "outcome": "suppressed" if created else "already-suppressed",
+            },
+            actor=actor,
+            command=command,
+        )
+        return person
 
 
 def _person(contact: Contact | None) -> Person:

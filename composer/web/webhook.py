@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import re
@@ -113,7 +114,10 @@ class SendGridWebhook:
         hasher: AddressHasher,
         verifier: SignatureVerifier,
         max_bytes: int = MAX_WEBHOOK_BYTES,
+        *,
+        per_person: bool = False,
     ) -> None:
+        self.per_person = per_person  # [tracking] per_person: keep who opened and clicked
         self.store = store
         self.hasher = hasher
         self.verifier = verifier
@@ -143,7 +147,9 @@ class SendGridWebhook:
             what = str(exc) if isinstance(exc, MalformedEvents) else "body is not valid JSON"
             return PlainTextResponse(f"bad request: {what}\n", status_code=400)
         try:
-            result = await run_in_threadpool(ingest, self.store, self.hasher, events)
+            result = await run_in_threadpool(
+                functools.partial(ingest, per_person=self.per_person), self.store, self.hasher, events
+            )
         except StoreError as exc:
             # 5xx makes SendGrid retry the batch (for up to 24 hours).
             log.error("webhook: store error, asking SendGrid to retry: %s", exc)

@@ -94,6 +94,22 @@ def test_combinations_do_not_change_the_content_hash(workspace, workspace_dir: P
     assert more.content_hash == every.content_hash
 
 
+def test_the_content_hash_covers_every_variant_whichever_were_composed(workspace, workspace_dir: Path) -> None:
+    """`send --segment lmc` composes only lmc; its campaign must still be the full send's."""
+    path = write_bulletin(workspace_dir, THREE)
+    every = compose_bulletin(workspace, path)
+    one = compose_bulletin(workspace, path, segments=["lmc"], variants=())
+    assert list(one.renders) == ["lmc"]
+    assert one.content_hash == every.content_hash
+    # A section only registrars get changes the hash, though the lmc copy is the same.
+    edited = compose_bulletin(
+        workspace, write_bulletin(workspace_dir, THREE.replace("For registrars and LMCs.", "For registrars and LMCs!")),
+        segments=["practice"], variants=(),
+    )  # fmt: skip
+    assert edited.renders["practice"].html == every.renders["practice"].html
+    assert edited.content_hash != every.content_hash
+
+
 def test_a_combination_repeats_no_finding_of_its_segments(workspace, workspace_dir: Path) -> None:
     text = THREE.replace("body: For LMCs.", "body: \"For LMCs, [here](https://www.bma.org.uk/lmc).\"")
     comp = compose_bulletin(workspace, write_bulletin(workspace_dir, text))

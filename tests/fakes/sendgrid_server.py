@@ -11,6 +11,13 @@ It can be told to misbehave for the next N requests or for a fraction of them: a
 status (429 with `X-RateLimit-Reset`, 5xx, 401), stall past the client's timeout, or drop
 the connection. It records every accepted recipient, so tests can assert exactly-once.
 
+Scheduled sends as SendGrid's "Cancel Scheduled Sends" API has them: `POST /v3/mail/batch`
+makes a batch id (201), `GET /v3/mail/batch/{id}` validates one, mail/send takes `send_at`
+(a Unix time at most 72 hours ahead) with a known `batch_id`, and `POST
+/v3/user/scheduled_sends` `{"batch_id", "status": "cancel"|"pause"}` (201) cancels or
+pauses a batch, refused later than 10 minutes before its `send_at`; `GET` lists them.
+`delivered()` is what would reach inboxes: accepted messages minus cancelled batches.
+
 Run it alone for the benchmark: `python -m tests.fakes.sendgrid_server --key KEY` prints
 its URL; `GET /_fake/stats` returns counts.
 """
@@ -35,6 +42,8 @@ MAX_PERSONALIZATIONS = 1000
 MAX_RECIPIENTS = 1000
 MAX_ARGS_BYTES = 10_000
 MAX_BODY_BYTES = 30 * 1024 * 1024
+MAX_SCHEDULE_AHEAD = 72 * 3600  # send_at at most 72 hours ahead
+CANCEL_DEADLINE = 600  # a batch cannot be cancelled or paused within 10 minutes of its send_at
 RESERVED_HEADERS = {
     "to", "from", "subject", "reply-to", "content-type", "cc", "bcc", "x-sg-id", "x-sg-eid",
     "received", "dkim-signature", "content-transfer-encoding",
@@ -74,6 +83,8 @@ class Accepted:
     message_id: str
     html: str | None = None
     text: str | None = None
+    send_at: int | None = None
+    batch_id: str | None = None
 
 
 @dataclass
@@ -219,6 +230,11 @@ def validate(payload: Any) -> list[dict[str, Any]]:
     if asm is not None and (not isinstance(asm, dict) or not isinstance(asm.get("group_id"), int)):
         errors.append(_error("The asm group_id must be an integer.", "asm.group_id"))
     errors.extend(_check_tracking(payload.get("tracking_settings")))
+    send_at = payload.get("send_at")
+    if send_at is not None and (not isinstance(send_at, int) or isinstance(send_at, bool)):
+        errors.append(_error("The send_at parameter must be a UNIX timestamp (an integer).", "send_at"))
+    elif send_at is not None and send_at > time.time() + MAX_SCHEDULE_AHEAD:
+        errors.append(_error("The send_at parameter cannot be more than 72 hours in the future.", "send_at"))
     return errors
 
 
@@ -271,6 +287,8 @@ class FakeSendGrid:
         self.counts: Counter[str] = Counter()
         self.sandboxed: Counter[str] = Counter()
         self.requests: list[RequestLog] = []
+        self.batches: dict[str, str | None] = {}  # batch id → None, "cancel" or "pause"
+        self.batch_send_at: dict[str, int] = {}  # batch id → the earliest send_at sent with it
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -341,6 +359,35 @@ class FakeSendGrid:
         with self._lock:
             return list(self._processed)
 
+    def delivered(self) -> list[Accepted]:
+        """What would reach inboxes: accepted messages minus those in cancelled or paused batches."""
+        with self._lock:
+            return [a for a in self.accepted if not (a.batch_id and self.batches.get(a.batch_id))]
+
+    def _new_batch(self) -> str:
+        batch_id = secrets.token_hex(16)
+        with self._lock:
+            self.batches[batch_id] = None
+        return batch_id
+
+    def _set_batch_status(self, body: Any) -> tuple[int, dict[str, Any]]:
+        """POST /v3/user/scheduled_sends: (status, answer)."""
+        if not isinstance(body, dict) or body.get("status") not in ("cancel", "pause"):
+            return 400, {"errors": [_error("status must be either cancel or pause", "status")]}
+        batch_id = body.get("batch_id")
+        with self._lock:
+            if batch_id not in self.batches:
+                return 400, {"errors": [_error("invalid batch id", "batch_id")]}
+            if self.batches[batch_id] is not None:
+                return 400, {"errors": [_error("batch already has a status; update it with PATCH", "batch_id")]}
+            send_at = self.batch_send_at.get(batch_id)
+            if send_at is not None and time.time() > send_at - CANCEL_DEADLINE:
+                return 400, {"errors": [_error(
+                    "a batch cannot be cancelled or paused later than 10 minutes before its send_at time", "batch_id"
+                )]}  # fmt: skip
+            self.batches[batch_id] = body["status"]
+        return 201, {"batch_id": batch_id, "status": body["status"]}
+
     def duplicates(self) -> dict[str, int]:
         with self._lock:
             return {email: n for email, n in self.counts.items() if n > 1}
@@ -349,6 +396,10 @@ class FakeSendGrid:
 
     def _accept(self, payload: dict[str, Any], message_id: str) -> None:
         subject = str(payload.get("subject") or "")
+        batch_id, send_at = payload.get("batch_id"), payload.get("send_at")
+        if batch_id is not None and isinstance(send_at, int):
+            with self._lock:
+                self.batch_send_at[batch_id] = min(send_at, self.batch_send_at.get(batch_id, send_at))
         contents = {c.get("type"): c.get("value", "") for c in payload.get("content") or []}
         with self._lock:
             for p in payload["personalizations"]:
@@ -370,6 +421,8 @@ class FakeSendGrid:
                         headers=p.get("headers") or {},
                         subject=str(p.get("subject") or subject),
                         message_id=message_id,
+                        send_at=send_at if isinstance(send_at, int) else None,
+                        batch_id=batch_id,
                     )
                     if self.render:
                         item.html = _substitute(contents.get("text/html", ""), subs)
@@ -421,14 +474,52 @@ class FakeSendGrid:
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
 
+            def _authorized(self) -> bool:
+                if self.headers.get("Authorization") == f"Bearer {fake.api_key}":
+                    return True
+                fake._log(401, 0)
+                self._answer(401, {"errors": [_error("The provided authorization grant is invalid, expired, or revoked", None)]})
+                return False
+
             def do_GET(self) -> None:
-                if self.path == "/_fake/stats":
+                path = self.path.rstrip("/")
+                if path == "/_fake/stats":
                     self._answer(200, fake.stats())
-                else:
+                    return
+                known = path.startswith("/v3/mail/batch/") or path == "/v3/user/scheduled_sends"
+                if not known:
                     self._answer(404, {"errors": [_error("not found", None)]})
+                elif not self._authorized():
+                    return
+                elif path == "/v3/user/scheduled_sends":
+                    with fake._lock:
+                        listed = [{"batch_id": b, "status": st} for b, st in fake.batches.items() if st]
+                    self._answer(200, listed)  # type: ignore[arg-type]
+                elif path.rsplit("/", 1)[1] in fake.batches:
+                    self._answer(200, {"batch_id": path.rsplit("/", 1)[1]})
+                else:
+                    self._answer(400, {"errors": [_error("invalid batch id", "batch_id")]})
+
+            def _scheduling(self, path: str) -> None:
+                if not self._authorized():
+                    return
+                if path == "/v3/mail/batch":
+                    self._answer(201, {"batch_id": fake._new_batch()})
+                    return
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                status, answer = fake._set_batch_status(body)
+                self._answer(status, answer)
 
             def do_POST(self) -> None:
-                if self.path.rstrip("/") != "/v3/mail/send":
+                path = self.path.rstrip("/")
+                if path in ("/v3/mail/batch", "/v3/user/scheduled_sends"):
+                    self._scheduling(path)
+                    return
+                if path != "/v3/mail/send":
                     self._answer(404, {"errors": [_error("not found", None)]})
                     return
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
@@ -473,6 +564,8 @@ class FakeSendGrid:
                     self._answer(400, {"errors": [_error("Bad Request", None)]})
                     return
                 errors = validate(payload)
+                if isinstance(payload, dict) and payload.get("batch_id") is not None and payload["batch_id"] not in fake.batches:
+                    errors.append(_error("invalid batch id", "batch_id"))
                 count = len(payload.get("personalizations") or []) if isinstance(payload, dict) else 0
                 if errors:
                     fake._log(400, count, errors)

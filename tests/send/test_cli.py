@@ -84,6 +84,7 @@ def test_send_then_resend_sends_nothing_new_and_campaign_reports(people: Workspa
     assert first.exit_code == 0, first.output
     assert "Done: 4 sent, 0 failed, 0 unknown" in first.output
     assert "Campaign #1 (2026-06-gpce): 4 of 4 sent" in first.output
+    assert "Tracked: nothing (no open pixel, links go straight to their sites)" in first.output
     files = sorted((people.outbox_dir / "2026-06-gpce").glob("*.eml"))
     assert len(files) == 4
     hostile = next(f for f in files if b"pm1@example.org" in f.read_bytes())
@@ -95,6 +96,7 @@ def test_send_then_resend_sends_nothing_new_and_campaign_reports(people: Workspa
     assert len(list((people.outbox_dir / "2026-06-gpce").glob("*.eml"))) == 4
     listing = run(people, "campaigns")
     assert "2026-06-gpce" in listing.output and "complete" in listing.output
+    assert re.search(r"DELIVERED +BOUNCED +UNSUBSCRIBED", listing.output)
     detail = run(people, "campaign", "1")
     assert "Campaign #1: 2026-06-gpce" in detail.output and re.search(r"sent +4\n", detail.output)
     assert "By copy (sent / total):" in detail.output and re.search(r"lmc\+practice +1 / 1\n", detail.output)

@@ -88,7 +88,7 @@ def test_smtp_refused_recipient_is_failed_with_the_reply(workspace: Workspace, s
     assert summary.errors == ["SMTP 550: 5.1.1 mailbox unavailable"]
     probe = SmtpTransport(parse_smtp_url(smtp_sink.url))
     with probe:
-        assert probe._conn is not None and probe._conn.has_extn("pipelining")  # the pipelined path ran
+        assert probe._idle and probe._idle[0].has_extn("pipelining")  # the pipelined path ran
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -137,3 +137,21 @@ def event(kind: str, email: str, event_id: str, **extra: Any) -> dict[str, Any]:
 
 def body_of(events: list[dict[str, Any]]) -> bytes:
     return json.dumps(events).encode()
+
+
+def with_tracking(workspace: Any, **settings: bool) -> Any:
+    """The workspace with its [tracking] table changed (opens, clicks, per_person)."""
+    import dataclasses
+
+    tracking = workspace.config.tracking.model_copy(update=settings)
+    return dataclasses.replace(workspace, config=workspace.config.model_copy(update={"tracking": tracking}))
+
+
+@pytest.fixture
+def per_person_client(serve_workspace, store) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """The app with `[tracking] per_person = true`: opens and clicks are kept per reader."""
+    from composer.web.app import create_app
+
+    workspace = with_tracking(serve_workspace, per_person=True)
+    with TestClient(create_app(workspace, store), follow_redirects=False) as c:
+        yield c

@@ -176,8 +176,9 @@ def test_group_resubscribe_never_lifts_an_erasure(
 
 
 def test_ledger_is_updated_and_state_kept(
-    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+    per_person_client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
 ) -> None:
+    client = per_person_client
     email = "reader@example.org"
     contact = add_contact(store, email, first_name="Rita")
     campaign = add_campaign(store)
@@ -206,6 +207,48 @@ def test_ledger_is_updated_and_state_kept(
         assert int(delivery.clicked_at.timestamp()) == 1781000200
         events = s.scalars(select(Event).order_by(Event.id)).all()
         assert {(e.campaign_id, e.contact_id) for e in events} == {(campaign, contact)}
+
+
+def test_without_per_person_opens_and_clicks_are_counted_not_kept(
+    client: TestClient, webhook_keys: WebhookKeys, store: Store, hasher: AddressHasher
+) -> None:
+    from composer.store import tallies
+
+    email = "reader@example.org"
+    contact = add_contact(store, email)
+    campaign = add_campaign(store)
+    delivery_id = add_delivery(store, hasher, campaign, contact, email)
+    args = {"campaign_id": str(campaign), "contact_id": str(contact)}
+    url = "https://bulletin.example/x?who=reader@example.org"
+    post(
+        client,
+        webhook_keys,
+        [
+            event("delivered", email, "d1", **args),
+            event("open", email, "o1", **args),
+            event("open", email, "o2", sg_machine_open=True, **args),
+            event("click", email, "c1", url=url, **args),
+        ],
+    )
+    with store.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        assert delivery is not None and delivery.delivered_at is not None
+        assert delivery.opened_at is None and delivery.clicked_at is None
+        kept = {e.kind: e for e in s.scalars(select(Event))}
+        assert kept["delivered"].email == email and kept["delivered"].contact_id == contact
+        for kind in ("opened", "clicked"):
+            assert (kept[kind].email, kept[kind].email_hash, kept[kind].contact_id, kept[kind].detail) == (
+                None, None, None, {},
+            )  # fmt: skip
+        rows = tallies.for_campaign(s, campaign)
+    counted = {(r.kind, r.machine, r.link): r.count for r in rows}
+    assert counted == {
+        ("delivered", False, None): 1,
+        ("opened", False, None): 1,
+        ("opened", True, None): 1,
+        ("clicked", False, "https://bulletin.example/x?who=(address)"): 1,
+    }
+    assert {r.variant for r in rows} == {"all"}
 
 
 def test_ledger_falls_back_to_the_address_without_contact_id(

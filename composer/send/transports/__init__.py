@@ -47,6 +47,10 @@ class SmtpSettings(_Strict):
     )
     timeout: float = Field(default=30, gt=0)
     per_domain_rate: dict[str, float] = Field(default_factory=dict)
+    connections: int = Field(default=1, ge=1, le=32, description="Connections in parallel, one per sending thread")
+    bounce_domain: str | None = Field(
+        default=None, description="VERP: each message's envelope sender is bounces+TOKEN@bounce_domain"
+    )
 
 
 @dataclass(frozen=True)

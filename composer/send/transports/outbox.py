@@ -2,6 +2,7 @@
 
 Files go to `<outbox>/<campaign key>/`, named by segment and ledger row, and each is
 written to a temporary name and renamed into place, so a crash never leaves half a file.
+With `[dkim]` set, each file is signed as the SMTP transport would sign it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from pathlib import Path
 
 from composer.identity import wire_address
+from composer.send.dkim import DkimSigner
 from composer.send.message import FactoryCache
 from composer.send.transports.base import Batch, Outcome, Transport
 from composer.store.models import DeliveryState
@@ -22,14 +24,15 @@ class OutboxTransport(Transport):
     max_batch = 1000
     delivers = False
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, dkim: DkimSigner | None = None) -> None:
         super().__init__()
         self.folder = folder
+        self.dkim = dkim
         self._messages = FactoryCache()
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> OutboxTransport:
-        return cls(workspace.outbox_dir)
+        return cls(workspace.outbox_dir, dkim=DkimSigner.from_workspace(workspace))
 
     def describe(self) -> str:
         return f"outbox (files in {self.folder})"
@@ -42,6 +45,8 @@ class OutboxTransport(Transport):
         outcomes: list[Outcome] = []
         for recipient in batch.recipients:
             data, message_id = factory.build(wire_address(recipient.email), recipient.substitutions, recipient.headers)
+            if self.dkim is not None:
+                data = self.dkim.sign(data)
             if batch.campaign_id:
                 name = f"{batch.render.segment}-{recipient.key:08d}.eml"
             else:

@@ -144,6 +144,8 @@ class SendGridTransport(Transport):
         self._clock = clock
         self._client = SendGridAPIClient(api_key=api_key, host=self.host)
         self._token_cache: tuple[Any, frozenset[str]] | None = None
+        self.send_at: int | None = None  # see schedule()
+        self.batch_id: str | None = None
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, **overrides: Any) -> SendGridTransport:
@@ -199,6 +201,9 @@ class SendGridTransport(Transport):
             payload["asm"] = {"group_id": self.asm_group_id}
         if self.sandbox_mode:
             payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        if self.send_at is not None and self.batch_id is not None:
+            payload["send_at"] = self.send_at
+            payload["batch_id"] = self.batch_id
         return payload
 
     def tracking_settings(self) -> dict[str, Any]:
@@ -275,33 +280,13 @@ class SendGridTransport(Transport):
             try:
                 response = self._client.client.mail.send.post(request_body=payload, timeout=self.timeout)
             except HTTPError as exc:
-                status = int(exc.status_code)
-                body = _body_text(exc.body)
-                if status in (401, 403):
-                    raise TransportAuthError(
-                        "the SendGrid API key was refused; check SENDGRID_API_KEY (it needs the "
-                        "Mail Send permission). Nothing in this batch was marked sent",
-                        provider=PROVIDER,
-                        status=status,
-                        body=body,
-                    ) from None
-                if status == 429:
-                    self.stats.rate_limited += 1
-                    if rate_waits >= self.max_retries:
-                        return DeliveryState.FAILED, None, f"{PROVIDER} HTTP 429: still rate limited after {rate_waits} waits"
+                verdict = self._refused(exc, rate_waits)
+                if verdict is None:  # rate limited, and waited
                     rate_waits += 1
-                    self._sleep(self._rate_limit_wait(getattr(exc, "headers", None)))
                     continue
-                reason = f"{PROVIDER} HTTP {status}: {describe_errors(body)}"
-                if status < 500:
-                    return DeliveryState.FAILED, None, reason
-                if not is_sendgrid_refusal(status, body):
-                    return (
-                        DeliveryState.UNKNOWN,
-                        None,
-                        f"{PROVIDER}: HTTP {status} from a gateway, not SendGrid's own refusal; "
-                        "SendGrid may or may not have accepted the batch",
-                    )
+                if not isinstance(verdict, str):
+                    return verdict
+                reason = verdict
             except urllib.error.URLError as exc:
                 # urllib wraps only errors raised while connecting and sending the request:
                 # SendGrid cannot have accepted a request it did not receive whole.
@@ -325,3 +310,77 @@ class SendGridTransport(Transport):
             self.stats.retries += 1
             self._sleep(self._backoff(attempt))
             attempt += 1
+
+    def _refused(self, exc: Any, rate_waits: int) -> tuple[DeliveryState, str | None, str | None] | str | None:
+        """What an HTTP error answer means: a final (status, id, error); a reason to retry
+        after backoff (a str); or None once a 429's reset time has been waited for."""
+        status = int(exc.status_code)
+        body = _body_text(exc.body)
+        if status in (401, 403):
+            raise TransportAuthError(
+                "the SendGrid API key was refused; check SENDGRID_API_KEY (it needs the "
+                "Mail Send permission). Nothing in this batch was marked sent",
+                provider=PROVIDER,
+                status=status,
+                body=body,
+            ) from None
+        if status == 429:
+            self.stats.rate_limited += 1
+            if rate_waits >= self.max_retries:
+                return DeliveryState.FAILED, None, f"{PROVIDER} HTTP 429: still rate limited after {rate_waits} waits"
+            self._sleep(self._rate_limit_wait(getattr(exc, "headers", None)))
+            return None
+        reason = f"{PROVIDER} HTTP {status}: {describe_errors(body)}"
+        if status < 500:
+            return DeliveryState.FAILED, None, reason
+        if not is_sendgrid_refusal(status, body):
+            return (
+                DeliveryState.UNKNOWN,
+                None,
+                f"{PROVIDER}: HTTP {status} from a gateway, not SendGrid's own refusal; "
+                "SendGrid may or may not have accepted the batch",
+            )
+        return reason
+
+    # -- scheduled sends (SendGrid's "Cancel Scheduled Sends" API) ------------------------
+
+    def schedule(self, send_at: int, batch_id: str) -> None:
+        """Make every later request a scheduled send: SendGrid holds the messages until
+        `send_at` (a Unix time, at most 72 hours ahead), under `batch_id`, which a cancel
+        names."""
+        self.send_at, self.batch_id = send_at, batch_id
+
+    def new_batch_id(self) -> str:
+        """POST /v3/mail/batch: a new batch id (201 {"batch_id": ...})."""
+        body = self._call(lambda c: c.mail.batch.post(timeout=self.timeout), "create a batch id")
+        batch_id = body.get("batch_id") if isinstance(body, dict) else None
+        if not isinstance(batch_id, str) or not batch_id:
+            raise TransportError("no batch_id in the answer to POST /v3/mail/batch", provider=PROVIDER, body=str(body))
+        return batch_id
+
+    def cancel_batch(self, batch_id: str) -> None:
+        """POST /v3/user/scheduled_sends {"batch_id", "status": "cancel"}: SendGrid discards
+        the batch's messages at their send time. It refuses within 10 minutes of it, and
+        then raises TransportError with its answer."""
+        self._call(
+            lambda c: c.user.scheduled_sends.post(request_body={"batch_id": batch_id, "status": "cancel"}, timeout=self.timeout),
+            f"cancel batch {batch_id}",
+        )
+
+    def _call(self, request: Callable[[Any], Any], what: str) -> Any:
+        from python_http_client.exceptions import HTTPError
+
+        self.stats.requests += 1
+        try:
+            response = request(self._client.client)
+        except HTTPError as exc:
+            status, body = int(exc.status_code), _body_text(exc.body)
+            error = TransportAuthError if status in (401, 403) else TransportError
+            raise error(f"could not {what}: {describe_errors(body)}", provider=PROVIDER, status=status, body=body) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise TransportError(f"could not {what}: no answer from {self.host} ({exc})", provider=PROVIDER) from None
+        text = _body_text(response.body)
+        try:
+            return json.loads(text) if text.strip() else {}
+        except ValueError:
+            return {}

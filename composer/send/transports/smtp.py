@@ -4,27 +4,48 @@ Settings come from `BULLETIN_SMTP_URL` when set (`smtp://user:pass@host:port`,
 `smtps://...` for implicit TLS, `?starttls=true` to upgrade), else from `[smtp]` in
 bulletin.toml with the password in the environment variable named by `password_env`.
 Each recipient's message is the composed MIME with that person's merge values and
-List-Unsubscribe headers (see `composer.send.message`). `per_domain_rate` caps messages
-per second to a domain and its subdomains, because many practices share nhs.net.
+List-Unsubscribe headers (see `composer.send.message`), DKIM-signed when `[dkim]` is set
+(`composer.send.dkim`). `per_domain_rate` caps messages per second to a domain and its
+subdomains, because many practices share nhs.net; the cap holds across connections.
+
+`connections = N` sends N batches at once, each worker on its own reused connection
+(reconnecting after a drop); each message's own reply still decides its ledger state.
+With `bounce_domain`, each message's envelope sender is `bounces+TOKEN@bounce_domain`
+(VERP), TOKEN a signed delivery token (composer.tokens), so `bulletin inbox` knows from a
+bounce which delivery failed, and a forged bounce cannot name one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from composer.errors import ConfigError, TransportAuthError, TransportError
 from composer.identity import wire_address
+from composer.send.dkim import DkimSigner
 from composer.send.message import FactoryCache
 from composer.send.pacing import DomainThrottle
 from composer.send.transports import SmtpSettings
-from composer.send.transports.base import Batch, Outcome, Transport
+from composer.send.transports.base import Batch, Outcome, PreparedRecipient, Transport
+from composer.send.transports.smtp_wire import (
+    NON_ASCII_ERROR,
+    MessageNotHandedOver,
+    discard,
+    login,
+    lost,
+    offers_smtputf8,
+    reply_text,
+    send_one,
+)
 from composer.store.models import DeliveryState
+from composer.tokens import TokenSigner, verp_address
 from composer.workspace import Workspace
+
+__all__ = ["NON_ASCII_ERROR", "DomainThrottle", "MessageNotHandedOver", "SmtpConfig", "SmtpTransport"]
 
 PROVIDER = "SMTP"
 ENV_SMTP_URL = "BULLETIN_SMTP_URL"
@@ -40,6 +61,8 @@ class SmtpConfig:
     password: str | None = None
     timeout: float = 30.0
     per_domain_rate: dict[str, float] = field(default_factory=dict)
+    connections: int = 1
+    bounce_domain: str | None = None
 
 
 def parse_smtp_url(url: str) -> SmtpConfig:
@@ -81,7 +104,11 @@ def smtp_config(workspace: Workspace) -> SmtpConfig:
     url = workspace.env.get(ENV_SMTP_URL)
     if url:
         config = parse_smtp_url(url)
-        return SmtpConfig(**{**config.__dict__, "per_domain_rate": rates})
+        if settings is None:
+            return config
+        return replace(
+            config, per_domain_rate=rates, connections=settings.connections, bounce_domain=settings.bounce_domain
+        )
     if settings is None:
         raise ConfigError(f"the smtp transport needs [smtp] in bulletin.toml or {ENV_SMTP_URL}")
     password = None
@@ -99,6 +126,8 @@ def smtp_config(workspace: Workspace) -> SmtpConfig:
         password=password,
         timeout=settings.timeout,
         per_domain_rate=rates,
+        connections=settings.connections,
+        bounce_domain=settings.bounce_domain,
     )
 
 
@@ -106,31 +135,68 @@ class SmtpTransport(Transport):
     name = "smtp"
     max_batch = 1000
 
-    def __init__(self, config: SmtpConfig, *, throttle: DomainThrottle | None = None) -> None:
+    def __init__(
+        self,
+        config: SmtpConfig,
+        *,
+        throttle: DomainThrottle | None = None,
+        dkim: DkimSigner | None = None,
+        tokens: TokenSigner | None = None,
+    ) -> None:
         super().__init__()
+        if config.bounce_domain and tokens is None:
+            raise ConfigError("[smtp] bounce_domain needs the workspace's secret key to sign delivery tokens")
         self.config = config
         self.throttle = throttle or DomainThrottle(config.per_domain_rate)
-        self._conn: smtplib.SMTP | None = None
+        self.dkim = dkim
+        self.tokens = tokens
+        self.max_in_flight = config.connections
+        # Enough batches for every connection to have one early in a send.
+        self.max_batch = 1000 if config.connections == 1 else max(50, 1000 // config.connections)
+        self._idle: list[smtplib.SMTP] = []  # open connections no worker is using
+        self._lock = threading.Lock()
         self._messages = FactoryCache()
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> SmtpTransport:
-        return cls(smtp_config(workspace))
+        config = smtp_config(workspace)
+        tokens = TokenSigner(workspace.secret_keys()) if config.bounce_domain else None
+        return cls(config, dkim=DkimSigner.from_workspace(workspace), tokens=tokens)
 
     def describe(self) -> str:
         c = self.config
-        return f"smtp ({c.host}:{c.port}, {c.security})"
+        extras: list[str] = [c.security]
+        if c.connections > 1:
+            extras.append(f"{c.connections} connections")
+        if self.dkim is not None:
+            extras.append(f"DKIM {self.dkim.selector}._domainkey.{self.dkim.domain}")
+        if c.bounce_domain:
+            extras.append(f"bounces to {c.bounce_domain}")
+        return f"smtp ({c.host}:{c.port}, {', '.join(extras)})"
 
     def open(self) -> None:
-        self._connect()
+        # One connection at once, so that a wrong password or a server that is down stops
+        # the send before anything is claimed; the others are opened as workers need them.
+        self._give(self._connect())
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
             try:
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 conn.close()
+
+    def _take(self) -> smtplib.SMTP:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give(self, conn: smtplib.SMTP) -> None:
+        with self._lock:
+            self._idle.append(conn)
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
@@ -146,197 +212,89 @@ class SmtpTransport(Transport):
                     conn.starttls(context=ssl.create_default_context())
             conn.ehlo()
             if c.username:
-                _login(conn, c.username, c.password or "")
+                login(conn, c.username, c.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            _discard(conn)
+            discard(conn)
             raise TransportAuthError(
                 f"the SMTP server at {where} refused the username and password; check "
                 f"{ENV_SMTP_URL} or [smtp] username/password_env",
                 provider=PROVIDER,
                 status=exc.smtp_code,
-                body=_reply(exc.smtp_error),
+                body=reply_text(exc.smtp_error),
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            _discard(conn)
+            discard(conn)
             raise TransportError(f"the server at {where} does not support this: {exc}", provider=PROVIDER) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            _discard(conn)
+            discard(conn)
             raise TransportError(
                 f"cannot connect to {where}: {exc.__class__.__name__}: {exc}", provider=PROVIDER
             ) from None
-        self._conn = conn
         return conn
 
+    def envelope_sender(self, batch: Batch, recipient: PreparedRecipient) -> str:
+        """The MAIL FROM of one message: its VERP address, or the From address."""
+        if self.config.bounce_domain and self.tokens is not None:
+            token = self.tokens.delivery_token(batch.campaign_id, recipient.key)
+            return verp_address(self.config.bounce_domain, token)
+        return batch.render.envelope.from_email
+
     def _send_batch(self, batch: Batch) -> list[Outcome]:
+        """Every message of the batch on one connection of this worker's own."""
         factory = self._messages.get(batch.render, batch.campaign_key, batch.subject_prefix)
-        sender = batch.render.envelope.from_email
         outcomes: list[Outcome] = []
         broken: str | None = None
-        for recipient in batch.recipients:
-            if broken is not None:
-                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=broken))
-                continue
-            address = wire_address(recipient.email)
-            conn = self._conn or self._connect()
-            utf8 = not address.isascii()
-            if utf8 and not _offers_smtputf8(conn):
-                # MAIL/RCPT and the To: header carry a non-ASCII local part only where the
-                # server offers SMTPUTF8 (RFC 6531); smtplib would raise mid-batch.
-                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=NON_ASCII_ERROR))
-                continue
-            self.throttle.wait(address)
-            data, message_id = factory.build(address, recipient.substitutions, recipient.headers)
-            self.stats.requests += 1
-            try:
-                _send_one(conn, sender, address, data, smtputf8=utf8)
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, reply = next(iter(exc.recipients.values()), (0, b""))
-                outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {code}: {_reply(reply)}"))
-            except smtplib.SMTPResponseException as exc:
-                # Refused at MAIL FROM or DATA with a reply code: not accepted.
-                outcomes.append(
-                    Outcome(recipient.key, DeliveryState.FAILED, error=f"SMTP {exc.smtp_code}: {_reply(exc.smtp_error)}")
-                )
-            except (smtplib.SMTPException, OSError) as exc:
-                self._conn = None
-                outcomes.append(_lost(recipient.key, exc))
-                try:
-                    self._connect()
-                except TransportAuthError:
-                    raise
-                except TransportError as reconnect:
-                    broken = f"not sent: {reconnect}"
-            else:
-                outcomes.append(Outcome(recipient.key, DeliveryState.SENT, message_id=message_id))
+        conn: smtplib.SMTP | None = self._take()
+        requests = 0
+        try:
+            for recipient in batch.recipients:
+                if broken is not None:
+                    outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=broken))
+                    continue
+                address = wire_address(recipient.email)
+                conn = conn or self._connect()
+                utf8 = not address.isascii()
+                if utf8 and not offers_smtputf8(conn):
+                    # MAIL/RCPT and the To: header carry a non-ASCII local part only where the
+                    # server offers SMTPUTF8 (RFC 6531); smtplib would raise mid-batch.
+                    outcomes.append(Outcome(recipient.key, DeliveryState.FAILED, error=NON_ASCII_ERROR))
+                    continue
+                self.throttle.wait(address)
+                data, message_id = factory.build(address, recipient.substitutions, recipient.headers)
+                if self.dkim is not None:
+                    data = self.dkim.sign(data)
+                requests += 1
+                outcome, conn, broken = self._one(conn, self.envelope_sender(batch, recipient), address, data, utf8)
+                sent = outcome.status is DeliveryState.SENT
+                outcomes.append(replace(outcome, key=recipient.key, message_id=message_id if sent else None))
+        finally:
+            with self._lock:
+                self.stats.requests += requests
+            if conn is not None:
+                self._give(conn)
         return outcomes
 
-
-def _login(conn: smtplib.SMTP, username: str, password: str) -> None:
-    """AUTH with the server's strongest mechanism, once.
-
-    `SMTP.login` tries every mechanism in turn after a refusal; a wrong password is wrong in
-    all of them, and repeated failures can lock an account (and some servers stall on the
-    second attempt).
-    """
-    conn.ehlo_or_helo_if_needed()
-    if not conn.has_extn("auth"):
-        raise smtplib.SMTPNotSupportedError("the server does not offer AUTH")
-    advertised = conn.esmtp_features["auth"].upper().split()
-    conn.user, conn.password = username, password
-    for mechanism in ("CRAM-MD5", "PLAIN", "LOGIN"):
-        if mechanism in advertised:
-            method = getattr(conn, "auth_" + mechanism.lower().replace("-", "_"))
-            conn.auth(mechanism, method)
-            return
-    raise smtplib.SMTPNotSupportedError(f"no AUTH mechanism we support (offered: {' '.join(advertised)})")
-
-
-NON_ASCII_ERROR = (
-    "not sent: the part of the address before the @ has non-ASCII characters, which SMTP "
-    "carries only when the server offers SMTPUTF8 (RFC 6531), and this server does not"
-)
-
-
-class MessageNotHandedOver(smtplib.SMTPException):
-    """The connection broke before the server had the whole message (before the final
-    `.` of DATA went out): it cannot have accepted it."""
-
-
-def _lost(key: int, exc: BaseException) -> Outcome:
-    """The outcome of a connection that broke mid-transaction: failed (and sent again by a
-    re-run) if the server never had the whole message, unknown if it had it and its
-    answer was lost, since it may have queued the message."""
-    if isinstance(exc, MessageNotHandedOver):
-        return Outcome(key, DeliveryState.FAILED, error=f"SMTP connection lost before the message was sent: {exc}")
-    return Outcome(
-        key,
-        DeliveryState.UNKNOWN,
-        error=f"SMTP connection lost after the message was sent, before the server answered ({exc.__class__.__name__}: {exc})",
-    )
-
-
-def _offers_smtputf8(conn: smtplib.SMTP) -> bool:
-    conn.ehlo_or_helo_if_needed()
-    return bool(conn.has_extn("smtputf8"))
-
-
-def _send_one(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> None:
-    """One SMTP transaction (MAIL, RCPT, DATA), raising smtplib's exceptions as `sendmail`
-    does, and `MessageNotHandedOver` when the connection breaks before the message's end.
-
-    When the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write and
-    their three replies are read after: two round trips per message instead of four.
-    `data` has CRLF line ends, so dot-stuffing (RFC 5321 4.5.2) is one replace; smtplib's
-    multiline regex for it costs more than the rest of the transaction.
-    """
-    try:
-        _envelope(conn, sender, recipient, smtputf8=smtputf8)
-        body = data.replace(b"\r\n.", b"\r\n..")
-        if body.startswith(b"."):
-            body = b"." + body
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        conn.send(body + b".\r\n")
-    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
-        raise  # the server's own refusal, with its reply
-    except OSError as exc:  # smtplib's other errors are OSErrors too
-        raise MessageNotHandedOver(f"{exc.__class__.__name__}: {exc}") from exc
-    code, reply = conn.getreply()
-    if code != 250:
-        _reset(conn)
-        raise smtplib.SMTPDataError(code, reply)
-
-
-def _envelope(conn: smtplib.SMTP, sender: str, recipient: str, *, smtputf8: bool) -> None:
-    """MAIL FROM, RCPT TO and DATA, up to the server's 354 (or the refusal's exception)."""
-    conn.ehlo_or_helo_if_needed()
-    option = " SMTPUTF8" if smtputf8 else ""
-    if conn.has_extn("pipelining"):
-        conn.send(
-            f"MAIL FROM:{smtplib.quoteaddr(sender)}{option}\r\n"
-            f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
-            "DATA\r\n".encode()
-        )
-        replies = [conn.getreply() for _ in range(3)]
-    else:
-        replies = [conn.mail(sender, ["SMTPUTF8"] if smtputf8 else [])]
-        if replies[0][0] == 250:
-            replies.append(conn.rcpt(recipient))
-            if replies[1][0] in (250, 251):
-                replies.append(conn.docmd("data"))
-    (mail_code, mail_reply), *rest = replies
-    if mail_code != 250:
-        _abandon(conn, replies)
-        raise smtplib.SMTPSenderRefused(mail_code, mail_reply, sender)
-    rcpt_code, rcpt_reply = rest[0]
-    if rcpt_code not in (250, 251):
-        _abandon(conn, replies)
-        raise smtplib.SMTPRecipientsRefused({recipient: (rcpt_code, rcpt_reply)})
-    data_code, data_reply = rest[1]
-    if data_code != 354:
-        _abandon(conn, replies)
-        raise smtplib.SMTPDataError(data_code, data_reply)
-
-
-def _abandon(conn: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
-    """End a refused transaction. A server that accepted DATA although the transaction had
-    already failed (RFC 2920 says it must not) gets an empty message ended, then RSET."""
-    if len(replies) == 3 and replies[2][0] == 354:
-        conn.send(b".\r\n")
-        conn.getreply()
-    _reset(conn)
-
-
-def _reset(conn: smtplib.SMTP) -> None:
-    with contextlib.suppress(smtplib.SMTPServerDisconnected):
-        conn.rset()
-
-
-def _discard(conn: smtplib.SMTP | None) -> None:
-    if conn is not None:
-        with contextlib.suppress(Exception):
-            conn.close()
-
-
-def _reply(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    def _one(
+        self, conn: smtplib.SMTP, sender: str, address: str, data: bytes, utf8: bool
+    ) -> tuple[Outcome, smtplib.SMTP | None, str | None]:
+        """One message: its outcome (key 0: the caller's), the connection to go on with
+        (None if it broke and could not be reopened) and, then, why the rest are not sent."""
+        try:
+            send_one(conn, sender, address, data, smtputf8=utf8)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()), (0, b""))
+            return Outcome(0, DeliveryState.FAILED, error=f"SMTP {code}: {reply_text(reply)}"), conn, None
+        except smtplib.SMTPResponseException as exc:
+            # Refused at MAIL FROM or DATA with a reply code: not accepted.
+            error = f"SMTP {exc.smtp_code}: {reply_text(exc.smtp_error)}"
+            return Outcome(0, DeliveryState.FAILED, error=error), conn, None
+        except (smtplib.SMTPException, OSError) as exc:
+            discard(conn)
+            try:
+                fresh = self._connect()
+            except TransportAuthError:
+                raise
+            except TransportError as reconnect:
+                return lost(0, exc), None, f"not sent: {reconnect}"
+            return lost(0, exc), fresh, None
+        return Outcome(0, DeliveryState.SENT), conn, None
