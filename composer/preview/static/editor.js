@@ -554,9 +554,12 @@
     if (E.dirty) event.preventDefault();
   });
 
-  document.addEventListener("bulletin:state", (event) => {
-    const toggle = $("edit-toggle");
-    toggle.hidden = !event.detail.editable;
-  });
+  const showToggle = (state) => {
+    $("edit-toggle").hidden = !(state && state.editable);
+  };
+  document.addEventListener("bulletin:state", (event) => showToggle(event.detail));
+  // The page may have drawn its first state before this script ran (deferred scripts
+  // let other tasks in between them).
+  showToggle(window.BulletinPreview.state());
   $("edit-toggle").addEventListener("click", () => setOpen(!E.open));
 })();
