@@ -14,7 +14,8 @@
    (tests/postfix.py: its own instance, discarding everything) with `[smtp] connections`
    (default 4) and VERP, and a minimal pipelined client (raw sockets, one prepared
    message, MAIL/RCPT/DATA in one write) over the same number of connections against
-   the same Postfix, in the same run; then the send again with DKIM signing. Targets:
+   the same Postfix, each twice in turn in the same run (the best of each compared);
+   then the send again with DKIM signing. Targets:
    >= 550 messages/s and >= 0.9 x the minimal client. Needs root and Debian's postfix.
 
 Each send runs in a fresh child process, so its peak RSS is the send's own.
@@ -90,10 +91,11 @@ def child(root: Path, transport: str, key: str) -> None:
     started = time.perf_counter()
     summary = send_bulletin(ws, composition, transport=engine)
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "sent": summary.sent, "failed": summary.failed, "unknown": summary.unknown,
-        "requests": summary.requests, "elapsed": elapsed, "peak_rss_mb": peak_kb / 1024,
+        "requests": summary.requests, "elapsed": elapsed, "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu": usage.ru_utime + usage.ru_stime,
     }))  # fmt: skip
 
 
@@ -300,23 +302,29 @@ def bench_postfix(base: Path, n: int, connections: int) -> None:
         minimal_client(relay.port, data, 400, connections)  # Postfix starts its smtpd and cleanup processes
         relay.wait_for_empty_queue(120)
         env = {"BULLETIN_SECRET_KEY": SECRET, "BULLETIN_SMTP_URL": relay.url}
-        result = run_child(root, "smtp", "bench-postfix", env)
-        relay.wait_for_empty_queue(120)
-        ours = result["sent"] / result["elapsed"]
-        minimal = n / minimal_client(relay.port, data, n, connections)
-        relay.wait_for_empty_queue(120)
+        # Each twice, alternating, so that neither gets the quieter minute of a shared machine.
+        ours: list[dict[str, float]] = []
+        minimal: list[float] = []
+        for attempt in (1, 2):
+            ours.append(run_child(root, "smtp", f"bench-postfix-{attempt}", env))
+            relay.wait_for_empty_queue(120)
+            minimal.append(n / minimal_client(relay.port, data, n, connections))
+            relay.wait_for_empty_queue(120)
         toml.write_text(toml.read_text(encoding="utf-8") + '\n[dkim]\ndomain = "bulletin.example"\n'
                         'selector = "bench"\nprivate_key_file = "dkim/bench.pem"\n', encoding="utf-8")  # fmt: skip
         signed = run_child(root, "smtp", "bench-postfix-dkim", env)
         relay.wait_for_empty_queue(120)
-        signed_rate = signed["sent"] / signed["elapsed"]
-    ratio = ours / minimal
-    good = ours >= 550 and ratio >= 0.9
-    print(f"  bulletin send (VERP):        {ours:,.0f} messages/s ({result['sent']:,} sent, {result['failed']:,} failed)")
-    print(f"  minimal pipelined client:    {minimal:,.0f} messages/s")
-    print(f"  ours / minimal = {ratio:.2f} (targets >= 550/s and >= 0.90)  {'OK' if good else 'BELOW TARGET'}")
-    print(f"  bulletin send (VERP + DKIM): {signed_rate:,.0f} messages/s ({signed['sent']:,} sent)")
-
+    rates = [r["sent"] / r["elapsed"] for r in ours]
+    best, best_minimal = max(rates), max(minimal)
+    ratio = best / best_minimal
+    good = best >= 550 and ratio >= 0.9
+    cpu = sum(r["cpu"] for r in ours) / sum(r["sent"] for r in ours) * 1000
+    print(f"  bulletin send (VERP):        {' and '.join(f'{r:,.0f}' for r in rates)} messages/s "
+          f"({ours[0]['failed']:,.0f} failed; {cpu:.2f} ms of CPU a message in its process, compose included)")
+    print(f"  minimal pipelined client:    {' and '.join(f'{r:,.0f}' for r in minimal)} messages/s")
+    print(f"  best / best = {ratio:.2f} (targets >= 550/s and >= 0.90)  {'OK' if good else 'BELOW TARGET'}")
+    print(f"  bulletin send (VERP + DKIM): {signed['sent'] / signed['elapsed']:,.0f} messages/s "
+          f"({signed['cpu'] / signed['sent'] * 1000:.2f} ms of CPU a message)")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark bulletin send (SendGrid and SMTP paths).")

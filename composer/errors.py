@@ -116,9 +116,10 @@ class InputError(BulletinError):
         }
 
 
-def _by_line(error: InputError) -> tuple[int, int, int]:
+def _by_line(error: InputError) -> tuple[str, bool, int, int]:
+    """File by file, then by line (problems with no line last), then by section."""
     loc = error.location
-    return (loc.line is None, loc.line or 0, loc.section or 0)
+    return (str(loc.file or ""), loc.line is None, loc.line or 0, loc.section or 0)
 
 
 class InputErrors(InputError):
@@ -128,10 +129,13 @@ class InputErrors(InputError):
     `location` and `reason` are the first's and `errors` holds them all.
     """
 
+    errors: tuple[InputError, ...]
+
     def __init__(self, errors: Sequence[InputError]) -> None:
         if not errors:
             raise ValueError("InputErrors needs at least one error")
-        unique = {str(e): e for e in errors}  # a broken block used twice is one problem
+        flat = [inner for e in errors for inner in (e.errors if isinstance(e, InputErrors) else (e,))]
+        unique = {str(e): e for e in flat}  # a broken block used twice is one problem
         self.errors = tuple(sorted(unique.values(), key=_by_line))
         first = self.errors[0]
         super().__init__(first.reason, first.location)

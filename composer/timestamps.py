@@ -28,8 +28,8 @@ DATETIME_FORMS = (
     "2026-07-13 12:00",
 )
 
-# A time of day: 12:00, 12.00, 2pm, 2:30pm, 9am, midday, noon, midnight.
-CLOCK = r"(?:midday|noon|midnight|\d{1,2}(?:[.:]\d{2})?\s*(?:am|pm)|\d{1,2}[:.]\d{2}(?::\d{2})?)"
+# A time of day: 12:00, 12.00, 2pm, 2:30pm, 9am, midday, noon, 12 noon, midnight.
+CLOCK = r"(?:(?:12\s*)?(?:midday|noon)|midnight|\d{1,2}(?:[.:]\d{2})?\s*(?:am|pm)|\d{1,2}[:.]\d{2}(?::\d{2})?)"
 _WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?,?\s+)?"
 _SLASHED = r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})"
 _WORDED = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]+)\.?,?\s+(?P<y>\d{4})"
@@ -47,7 +47,7 @@ class UnreadableDate(ValueError):
 def clock(text: str) -> time | None:
     """`12:00`, `12.00`, `2pm`, `2:30 pm`, `midday`, `noon`, `midnight` as a time, or None."""
     text = text.lower().replace(" ", "")
-    if text in ("midday", "noon"):
+    if text in ("midday", "noon", "12midday", "12noon"):
         return time(12, 0)
     if text == "midnight":
         return time(0, 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from composer.authoring.rules import Filler, SectionParts, analyse, matches
 from composer.authoring.sections import DraftSection, Outline, outline
 from composer.authoring.writer import refuse_existing, to_yaml, write_atomic
 from composer.compose.blocks import BlockSpec, available_blocks, load_block
-from composer.errors import InputError, Location
+from composer.errors import InputError, InputErrors, Location
 from composer.segments import load_segments
 from composer.workspace import Workspace
 
@@ -95,7 +95,15 @@ def _validate(workspace: Workspace, out: Path, text: str, images: dict[str, byte
     try:
         load_bulletin(workspace, Path(tmp.name))
     except InputError as exc:
-        raise InputError(f"the imported bulletin does not validate: {exc.reason}", exc.location) from None
+        # Every problem, named at the file it would have been written to, not the temporary copy.
+        found = exc.errors if isinstance(exc, InputErrors) else (exc,)
+        raise InputErrors([
+            InputError(
+                f"the imported bulletin does not validate: {e.reason}",
+                replace(e.location, file=out) if e.location.file == Path(tmp.name) else e.location,
+            )
+            for e in found
+        ]) from None
     finally:
         Path(tmp.name).unlink(missing_ok=True)
 

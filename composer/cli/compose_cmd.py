@@ -71,16 +71,26 @@ def compose(ctx: click.Context, bulletin: Path, segments: tuple[str, ...], out_d
 @click.command()
 @BULLETIN_ARG
 @click.option("--segment", "-s", "segments", multiple=True, help="Check only this segment (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (or, when the bulletin cannot be read, every problem as JSON, exit 2).")
 @click.pass_context
 def check(ctx: click.Context, bulletin: Path, segments: tuple[str, ...], as_json: bool) -> None:
     """Compose BULLETIN in memory and run the checks; exit 1 if there are errors."""
     import json
 
     from composer.compose.pipeline import compose_bulletin
+    from composer.errors import InputError, InputErrors
 
     workspace = ctx.find_object(AppContext).workspace()  # type: ignore[union-attr]
-    composition = compose_bulletin(workspace, bulletin, segments or None)
+    try:
+        composition = compose_bulletin(workspace, bulletin, segments or None)
+    except InputError as exc:
+        if not as_json:
+            raise
+        # A tool (the editor, CI) reads every problem as data: message, file, line, field.
+        problems = exc.errors if isinstance(exc, InputErrors) else (exc,)
+        root = Path(workspace.root)
+        click.echo(json.dumps({"problems": [e.as_data(root) for e in problems]}, indent=2, ensure_ascii=False))
+        ctx.exit(exc.exit_code)
     if as_json:
         click.echo(json.dumps(composition.report.as_dict(), indent=2, ensure_ascii=False))
     else:

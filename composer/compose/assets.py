@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from composer.compose.source import LoadedBulletin, LoadedSection
-from composer.errors import InputError, Location
+from composer.errors import InputError, InputErrors, Location
 
 # Pillow's format name → the extension and Content-Type we publish it under.
 FORMATS = {"PNG": (".png", "image/png"), "JPEG": (".jpg", "image/jpeg"), "GIF": (".gif", "image/gif")}
@@ -66,7 +66,7 @@ def load_asset(bulletin_path: Path, src: str, where: Location) -> Asset:
         raise InputError(f"'{src}' must name a file inside {folder.name}/ (no '..', no absolute path)", where)
     path = folder / rel
     if not path.is_file():
-        raise InputError(f"no picture '{src}': put the file in {folder} (PNG, JPEG or GIF)", where)
+        raise InputError(f"no picture '{src}': put the file in {folder.parent.name}/{folder.name}/ (PNG, JPEG or GIF)", where)
     data = path.read_bytes()
     try:
         with Image.open(path) as image:
@@ -85,8 +85,10 @@ def image_fields(section: LoadedSection) -> list[str]:
 
 
 def collect_assets(bulletin: LoadedBulletin) -> dict[str, Asset]:
-    """Every local picture the bulletin names, by its `src`."""
+    """Every local picture the bulletin names, by its `src`; every one that cannot be
+    used is reported at once."""
     found: dict[str, Asset] = {}
+    problems: list[InputError] = []
     for pos, section in enumerate(bulletin.sections):
         for name in image_fields(section):
             src = getattr(section.values, name).src
@@ -96,7 +98,12 @@ def collect_assets(bulletin: LoadedBulletin) -> dict[str, Asset]:
                 file=bulletin.path, line=bulletin.document.line_of("sections", pos, name, "src") or section.line,
                 section=section.index, block=section.block.name, field=f"{name}.src",
             )  # fmt: skip
-            found[src] = load_asset(bulletin.path, src, where)
+            try:
+                found[src] = load_asset(bulletin.path, src, where)
+            except InputError as exc:
+                problems.append(exc)
+    if problems:
+        raise InputErrors(problems)
     return found
 
 

@@ -28,8 +28,9 @@ from pydantic import (
 )
 
 from composer.compose.limits import check_markdown_size, check_one_line_length
+from composer.compose.problems import field_label, fields_at, messages
 from composer.compose.yamlsource import load_yaml
-from composer.errors import InputError, Location, did_you_mean
+from composer.errors import InputError, InputErrors, Location, did_you_mean
 from composer.safetext import describe_control, first_control
 from composer.timestamps import parse_date, parse_datetime, unreadable
 
@@ -324,12 +325,10 @@ def _load_block_cached(sections_dir: Path, name: str, tz_name: str, _stamp: floa
     try:
         declaration = BlockDeclaration.model_validate(doc.data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        raise InputError(
-            first["msg"],
-            Location(file=doc.path, line=doc.line_of(*loc), field=".".join(map(str, loc))),
-        ) from None
+        raise InputErrors([
+            InputError(message, Location(file=doc.path, line=doc.line_of(*loc), field=field_label(loc)))
+            for loc, message in messages(exc, lambda at: fields_at(BlockDeclaration, at), "a block declaration")
+        ]) from None
     names = [f.name for f in declaration.fields]
     if declaration.title_field and declaration.title_field not in names:
         raise InputError(

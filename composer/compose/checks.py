@@ -19,7 +19,7 @@ from composer.compose.blocks import FieldSpec, check_url
 from composer.compose.markdown import image_sources
 from composer.compose.merge import MERGE_FIELDS, WRITER_FIELD
 from composer.compose.model import Finding, Severity
-from composer.compose.problems import field_label
+from composer.compose.problems import COMMENTED, field_label, field_path
 from composer.compose.source import LoadedBulletin, LoadedSection
 from composer.compose.yamlsource import YamlDocument
 from composer.errors import did_you_mean
@@ -84,7 +84,7 @@ def check_bulletin(bulletin: LoadedBulletin, own_host: str | None = None) -> lis
         findings.append(_finding("warning", "preheader-missing", f"there is no preheader{whom}; inboxes will show the first words of the email instead"))
     for section in bulletin.sections:
         findings.extend(_check_section_source(section, bulletin.document))
-        findings.extend(_check_markdown_images(section, own_host))
+        findings.extend(_check_markdown_images(section, own_host, bulletin.document))
     findings.extend(check_placeholders(bulletin))
     findings.extend(check_curly_quotes(bulletin))
     for segment in meta.segments:
@@ -98,13 +98,20 @@ def _texts(value: str | dict[str, str]) -> list[tuple[str, str]]:
     if isinstance(value, str):
         return [("", value)]
     return [(f" for {key}", text) for key, text in value.items()]
+def _line(document: YamlDocument, section: LoadedSection, label: str) -> int | None:
+    """The line of a section's field, from its label (`links[2].url`)."""
+    return document.line_of("sections", section.index - 1, *field_path(label))
+
+
 def check_placeholders(bulletin: LoadedBulletin) -> Iterator[Finding]:
     """Errors for what `bulletin new` left to fill in: FILL IN text, the placeholder link and date."""
+    doc = bulletin.document
     if bulletin.meta.issue_date == PLACEHOLDER_DATE:
-        yield _finding("error", "placeholder", "issue_date is still the placeholder 1900-01-01: give the date of this issue")
+        yield _finding("error", "placeholder", "issue_date is still the placeholder 1900-01-01: give the date of this issue",
+                       line=doc.line_of("issue_date"))  # fmt: skip
     for field in ("subject", "preheader"):
         if FILL_IN in getattr(bulletin.meta, field):
-            yield _finding("error", "placeholder", f"the {field} still says {FILL_IN}: write it")
+            yield _finding("error", "placeholder", f"the {field} still says {FILL_IN}: write it", line=doc.line_of(field))
     for section in bulletin.sections:
         for path, value in _values(section.values.model_dump()):
             if isinstance(value, datetime | date) and (value.date() if isinstance(value, datetime) else value) == PLACEHOLDER_DATE:
@@ -113,13 +120,18 @@ def check_placeholders(bulletin: LoadedBulletin) -> Iterator[Finding]:
                 what = f"a placeholder ({value.strip()[:60]}): fill it in"
             else:
                 continue
-            yield _finding("error", "placeholder", f"field '{path}' is still {what}", section=section)
+            yield _finding("error", "placeholder", f"field '{path}' is still {what}", section=section,
+                           line=_line(doc, section, path))  # fmt: skip
 
 
 def check_curly_quotes(bulletin: LoadedBulletin) -> Iterator[Finding]:
     """A value typed wholly in curly quotes (“…”, as Word types them) keeps its quotes:
     they show in the email. YAML only treats straight quotes as quoting."""
     by_index = {s.index: s for s in bulletin.sections}
+    for path, line in bulletin.document.commented:  # an optional field, left out without a word
+        section = by_index.get(int(path[1]) + 1) if len(path) > 2 and path[0] == "sections" and isinstance(path[1], int) else None
+        yield _finding("warning", "comment-as-value", f"field '{field_label(path[2:] if section else path)}' {COMMENTED}",
+                       section=section, line=line)  # fmt: skip
     for path, line in bulletin.document.curly:
         section = by_index.get(int(path[1]) + 1) if len(path) > 2 and path[0] == "sections" and isinstance(path[1], int) else None
         label = field_label(path[2:] if section else path)
@@ -140,26 +152,24 @@ def _values(value: object, path: str = "") -> Iterator[tuple[str, object]]:
 
 
 def _check_section_source(section: LoadedSection, document: YamlDocument) -> Iterator[Finding]:
-    def line_of(*path: str | int) -> int | None:
-        return document.line_of("sections", section.index - 1, *path)
-
     for field, value in _strings(section.values.model_dump()):
         for match in WRITER_FIELD.finditer(value):
             if match.group(1) not in MERGE_FIELDS:
                 yield _finding("error", "unknown-merge-field",
                     f"field '{field}' uses an unknown merge field {{{{ {match.group(1)} }}}}"
                     f"{did_you_mean(match.group(1), MERGE_FIELDS)} (known: {', '.join(MERGE_FIELDS)})",
-                    section=section)  # fmt: skip
+                    section=section, line=_line(document, section, field))  # fmt: skip
     for field, image in _images(section.values.model_dump()):
         if not image.get("alt") and not image.get("decorative"):
             yield _finding("error", "image-alt",
-                f"the image in field '{field}' has no alt text; describe it, or set decorative: true", section=section)  # fmt: skip
+                f"the image in field '{field}' has no alt text; describe it, or set decorative: true",
+                section=section, line=_line(document, section, field))  # fmt: skip
     title_field = section.block.declaration.title_field
     headline = getattr(section.values, title_field, None) if title_field else None
     if title_field and isinstance(headline, str) and len(headline) > HEADLINE_MAX:
         yield _finding("warning", "headline-length",
             f"the {title_field} is {len(headline)} characters; keep it under {HEADLINE_MAX} so it reads at "
-            "a glance (put the detail in the text)", section=section, line=line_of(title_field))  # fmt: skip
+            "a glance (put the detail in the text)", section=section, line=_line(document, section, title_field))  # fmt: skip
     if not any(value.strip() for _, value in _strings(section.values.model_dump())):
         yield _finding("warning", "empty-section", "this section has no text", section=section)
 
@@ -188,14 +198,15 @@ def image_source_problem(src: str, own_host: str | None) -> tuple[Severity, str]
     return None
 
 
-def _check_markdown_images(section: LoadedSection, own_host: str | None) -> Iterator[Finding]:
+def _check_markdown_images(section: LoadedSection, own_host: str | None, document: YamlDocument) -> Iterator[Finding]:
     for field, text in _markdown_strings(section.block.fields, section.values.model_dump()):
         for src in image_sources(text):
             problem = image_source_problem(src, own_host)
             if problem is not None:
                 severity, message = problem
                 code = "image-src" if severity == "error" else "image-host"
-                yield _finding(severity, code, f"field '{field}': {message}", section=section)
+                yield _finding(severity, code, f"field '{field}': {message}", section=section,
+                               line=_line(document, section, field))  # fmt: skip
 
 
 def _markdown_strings(specs: list[FieldSpec], values: dict[str, object], path: str = "") -> Iterator[tuple[str, str]]:

@@ -14,7 +14,9 @@ import re
 # helpers/mergeOutlookConditionnals.js, the same expression); mjml-python does not.
 # Outlook reads the same markup either way; other clients see one comment, not two.
 _ADJACENT_MSO = re.compile(r"<!\[endif\]-->\s*?<!--\[if mso \| IE\]>")
-_STYLE_ATTR = re.compile(r' style="([^"]*)"')
+# Inside a tag only: text may say `style="a; b"` (lxml writes '"' in text as it is, and
+# '<' and '>' in attribute values as entities, so a tag runs from '<' to the next '>').
+_STYLE_ATTR = re.compile(r'(<[a-zA-Z][^<>]*? style=")([^"]*)"')
 _STYLE_TAG = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
 _CSS_SPACE = re.compile(r"\s+")
 _CSS_PUNCT_SPACE = re.compile(r"\s*([{};])\s*")
@@ -23,7 +25,7 @@ _CSS_PUNCT_SPACE = re.compile(r"\s*([{};])\s*")
 def compact_html(html: str) -> str:
     """The document with joined Outlook blocks, tight `style` attributes and <style> CSS."""
     html = _ADJACENT_MSO.sub("", html)
-    html = _STYLE_ATTR.sub(lambda m: ' style="' + _tight(m.group(1)) + '"', html)
+    html = _STYLE_ATTR.sub(lambda m: m.group(1) + _tight(m.group(2)) + '"', html)
     return _STYLE_TAG.sub(lambda m: m.group(1) + _compact_css(m.group(2)) + m.group(3), html)
 
 

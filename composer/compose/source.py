@@ -12,16 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from composer.compose.blocks import (
     BlockSpec,
-    FieldSpec,
-    ImageValue,
-    LinkValue,
     OneLine,
     UkDate,
     load_block,
     refuse_control_characters,
 )
 from composer.compose.merge import WRITER_FIELD
-from composer.compose.problems import PER_SEGMENT_TEXTS, Problems, field_label, messages
+from composer.compose.problems import (
+    COMMENTED,
+    PER_SEGMENT_TEXTS,
+    Problems,
+    field_label,
+    fields_at,
+    messages,
+)
 from composer.compose.variants import Audience, meets, pick_text, split_name, variant_name
 from composer.compose.yamlsource import YamlDocument, load_yaml
 from composer.errors import InputError, Location, did_you_mean
@@ -29,7 +33,6 @@ from composer.segments import Segment, load_segments
 from composer.workspace import Workspace
 
 RESERVED_SECTION_KEYS = ("block", "audiences")
-OBJECT_MODELS: dict[str, type[BaseModel]] = {"image": ImageValue, "link": LinkValue}
 
 
 class BulletinMeta(BaseModel):
@@ -107,31 +110,6 @@ class LoadedBulletin:
         return pick_text(self.meta.preheader, audience)
 
 
-def _meta_fields(loc: tuple[Any, ...]) -> list[str]:
-    if loc:
-        return []
-    return [f.alias or name for name, f in BulletinMeta.model_fields.items()]
-
-
-def _fields_at(specs: list[FieldSpec], loc: tuple[Any, ...]) -> list[str]:
-    """The field names a block allows at `loc` (inside a list item, an image, a link)."""
-    names: list[str] = [s.name for s in specs]
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        spec = next((s for s in specs if s.name == part), None)
-        if spec is None:
-            return []
-        kind = spec.items if isinstance(spec.items, str) else spec.type
-        if kind in OBJECT_MODELS:
-            return list(OBJECT_MODELS[kind].model_fields)
-        if not isinstance(spec.items, list):
-            return []
-        specs = spec.items
-        names = [s.name for s in specs]
-    return names
-
-
 def load_bulletin(workspace: Workspace, path: Path, text: str | None = None) -> LoadedBulletin:
     """Read a bulletin, its segments and every block it uses; report every mistake at once.
 
@@ -164,11 +142,13 @@ def _load_meta(doc: YamlDocument, problems: Problems) -> BulletinMeta | None:
     try:
         return BulletinMeta.model_validate(doc.data)
     except ValidationError as exc:
-        for loc, message in messages(exc, _meta_fields, "a bulletin"):
+        for loc, message in messages(exc, lambda at: fields_at(BulletinMeta, at), "a bulletin"):
             if loc and loc[0] == "from_":
                 loc = ("from", *loc[1:])
             if loc and loc[0] == "sections" and len(loc) == 1:
                 message = "a bulletin needs a list of sections"
+            if loc in dict(doc.commented):
+                message = COMMENTED
             problems.add(message, line=doc.line_of(*loc), field=field_label(loc))
         return None
 
@@ -273,8 +253,8 @@ def _section_audiences(
 ) -> tuple[str, ...] | None:
     pos, block = index - 1, raw.get("block") if isinstance(raw.get("block"), str) else None
     audiences = raw.get("audiences", list(declared))
-    if isinstance(audiences, str):
-        audiences = [audiences]
+    if isinstance(audiences, str):  # `audiences: practice, lmc` means the list it looks like
+        audiences = [a.strip() for a in audiences.split(",") if a.strip()]
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
         problems.add(
             "audiences must be a list of segment names",
@@ -298,7 +278,9 @@ def _section_values(
     try:
         return block.model.model_validate(values)
     except ValidationError as exc:
-        for loc, message in messages(exc, lambda at: _fields_at(block.fields, at), f"block '{block.name}'"):
+        for loc, message in messages(exc, lambda at: fields_at(block.model, at), f"block '{block.name}'"):
+            if ("sections", index - 1, *loc) in dict(doc.commented):
+                message = COMMENTED
             problems.add(
                 message,
                 line=doc.line_of("sections", index - 1, *loc) if loc else doc.line_of("sections", index - 1),

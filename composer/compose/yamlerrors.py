@@ -46,11 +46,13 @@ def straight_closed_by_curly(lines: list[str], upto: int) -> tuple[int, str, str
 
 
 def _tab_line(lines: list[str], mark: yaml.Mark) -> int | None:
-    """The line of the tab that stopped the parser, if a tab did."""
+    """The line of the tab that stopped the parser, if a tab did: at the point it
+    stopped, or in the indentation of that line or the one before (no further: a tab
+    far above is not what broke this line)."""
     line = lines[mark.line] if mark.line < len(lines) else ""
     if mark.column < len(line) and line[mark.column] == "\t":
         return mark.line + 1
-    for number in range(mark.line, -1, -1):
+    for number in range(mark.line, max(mark.line - 2, -1), -1):
         if (
             number < len(lines)
             and "\t" in lines[number][: len(lines[number]) - len(lines[number].lstrip())]
@@ -84,7 +86,7 @@ def explain(path: Path, text: str, exc: yaml.MarkedYAMLError) -> InputError:
         began=start.line + 1 if start is not None else None,
         mark=mark,
     )
-    found = _quoting(failure) or _layout(failure)
+    found = _quoting(failure) or _typing(failure) or _layout(failure)
     if found is None:
         inside = (
             f" in the {failure.context} that begins on line {failure.began}"
@@ -124,6 +126,31 @@ def _quoting(f: _Failure) -> tuple[str, int | None] | None:
             f"the text in {inner}…{inner} holds another {inner}, which ends it early; {fix}",
             f.failed,
         )
+    return None
+
+
+# A value that starts with one of these is not read as text: `@` and a backtick are
+# reserved, `%` starts a directive, `*` and `&` an alias and an anchor, `!` a tag.
+_RESERVED_START = re.compile(r"^\s*(?:-\s+)*[^\s\"'#:][^:#]*?:\s+(?P<value>(?P<first>[@`%*&!]|-\s)\S?.*)$")
+_NO_SPACE = re.compile(r"^\s*(?:-\s+)?(?P<name>[a-z][a-z0-9_]*):(?P<rest>[^\s/].*)$")
+
+
+def _typing(f: _Failure) -> tuple[str, int | None] | None:
+    """A value starting with a character YAML reserves, or `name:value` with no space."""
+    for number in (f.failed, (f.failed or 0) - 1):
+        line = f.lines[number - 1] if number and 0 < number <= len(f.lines) else ""
+        if (found := _RESERVED_START.match(line)) is not None:
+            first = found["first"].strip()
+            value = found["value"].strip()
+            return (
+                f"a value cannot start with '{first}' unquoted (YAML reserves it); put the whole value "
+                f'in quotes ("{value}")'
+            ), number
+        if (found := _NO_SPACE.match(line)) is not None:
+            return (
+                f"there is no space after the ':' of '{found['name']}'; write "
+                f"{found['name']}: {found['rest'].strip()}"
+            ), number
     return None
 
 

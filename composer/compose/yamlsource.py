@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -16,7 +17,20 @@ from composer.timestamps import DATE_FORMS
 YamlPath = tuple[str | int, ...]
 
 # libyaml's loader when present: the same safe rules, several times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# YAML 1.1 reads 12:00 as the number 720 (base 60) and 1:30:00 as 5400; nobody writing a
+# bulletin means that, so such a value stays the text it looks like.
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader, with times of day (12:00) read as text rather than base-60 numbers."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[Any]]] = {
+        first: [("tag:yaml.org,2002:str", _SEXAGESIMAL), *resolvers]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,8 @@ class YamlDocument:
     lines: dict[YamlPath, int]
     # Values typed wholly in curly quotes (“…”), with their lines: kept as text, so warned of.
     curly: tuple[tuple[YamlPath, int], ...] = ()
+    # Values left empty because a '#' right after ': ' starts a comment (`headline: #1 news`).
+    commented: tuple[tuple[YamlPath, int], ...] = ()
 
     def line_of(self, *path: str | int) -> int | None:
         """The line of the deepest part of `path` that is known."""
@@ -195,7 +211,26 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         # A value that parses but cannot be built, such as the date 2026-13-04.
         raise _unbuildable(path, text, exc) from None
     lines = _line_map(path, node) if node is not None else {}
-    return YamlDocument(path=path, data=data, lines=lines, curly=_curly_values(node, text))
+    return YamlDocument(
+        path=path, data=data, lines=lines, curly=_curly_values(node, text), commented=_commented_values(node, text)
+    )
+
+
+_COMMENT_AS_VALUE = re.compile(r":[ \t]+#")
+
+
+def _commented_values(node: yaml.Node | None, text: str) -> tuple[tuple[YamlPath, int], ...]:
+    if node is None or "#" not in text:
+        return ()
+    lines = text.splitlines()
+    return tuple(
+        (where, scalar.start_mark.line + 1)
+        for where, scalar in _scalars(node, ())
+        if scalar.tag.endswith(":null")
+        and not scalar.value
+        and scalar.start_mark.line < len(lines)
+        and _COMMENT_AS_VALUE.search(lines[scalar.start_mark.line])
+    )
 
 
 def _curly_values(node: yaml.Node | None, text: str) -> tuple[tuple[YamlPath, int], ...]:

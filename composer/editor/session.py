@@ -96,6 +96,8 @@ class EditorSession:
                 snapshot = Snapshot(number, previous, failure, shown_at, now, (time.perf_counter() - started) * 1000)
             self._draft = snapshot
         payload = state_payload(snapshot, self.source.label, self.state.instance)
+        for finding in payload["findings"]:
+            finding["line"] = None  # the draft's line, not the file's
         payload.update(draft=number, problems=[p.as_dict() for p in found], editable=True)
         return payload
 

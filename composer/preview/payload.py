@@ -53,6 +53,7 @@ def _finding(finding: Finding, composition: Composition) -> dict[str, Any]:
         "section": finding.section,
         "block": finding.block,
         "anchor": finding.anchor,
+        "line": finding.line,  # in the bulletin source, when the finding is about one value
     }
     if finding.anchor is None and finding.section is not None:
         segments = [finding.segment] if finding.segment else list(composition.renders)

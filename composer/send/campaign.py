@@ -19,7 +19,7 @@ from composer.compose.model import Composition
 from composer.compose.variants import SEPARATOR
 from composer.errors import BulletinError
 from composer.identity import AddressHasher
-from composer.store import audit, ledger
+from composer.store import audit, ledger, ledger_reads
 from composer.store.models import Campaign, Contact, SegmentMember
 from composer.store.suppressions import suppressed_hashes
 
@@ -143,7 +143,7 @@ def check_content(session: Session, campaign: Campaign | None, composition: Comp
         return False
     if same_content(campaign, composition):
         return True  # the same content, keyed the earlier way: the campaign takes the new hash
-    out = ledger.gone_out(session, campaign.id)
+    out = ledger_reads.gone_out(session, campaign.id)
     if out == 0:
         return True
     raise ContentChanged(
@@ -220,7 +220,7 @@ def open_campaign(
 
 def freeze(session: Session, campaign_id: int, candidates: Sequence[Candidate]) -> int:
     """Add a pending ledger row for each candidate not yet in the campaign. Returns how many."""
-    hashes, contacts = ledger.known(session, campaign_id)
+    hashes, contacts = ledger_reads.known(session, campaign_id)
     return ledger.add_pending(
         session,
         campaign_id,

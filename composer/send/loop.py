@@ -16,7 +16,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from composer.errors import StoreError, TransportAuthError
 from composer.send.batches import Batches
@@ -56,8 +56,11 @@ def run_batches(
                 beat.check()  # the lease still ours, or stop before sending more
                 unsent = batches.next()
                 while in_flight and (len(in_flight) >= depth or unsent is None):
-                    _settle(store, summary, progress, *in_flight[0])
-                    in_flight.popleft()  # only once settled: a Ctrl-C above leaves it here
+                    # Whichever batch is answered first, so that a worker done early takes
+                    # the next batch instead of waiting for an older one on another connection.
+                    entry = _first_answered(in_flight)
+                    _settle(store, summary, progress, *entry)
+                    in_flight.remove(entry)  # only once settled: a Ctrl-C above leaves it here
                 if unsent is None:
                     break
                 pacer.wait(len(unsent.recipients))
@@ -73,6 +76,12 @@ def run_batches(
                     ledger.release_interrupted(session, handing.batch_id)
             _settle_all(store, summary, progress, in_flight)
             raise
+
+
+def _first_answered(in_flight: InFlight) -> tuple[Future[list[Outcome]], Batch]:
+    """The oldest in-flight batch whose answer is in, waiting for one if none is yet."""
+    wait([future for future, _ in in_flight], return_when=FIRST_COMPLETED)
+    return next(entry for entry in in_flight if entry[0].done())
 
 
 def _hand_over(store: Store, engine: Transport, batch: Batch) -> list[Outcome]:

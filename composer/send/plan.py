@@ -22,7 +22,7 @@ from composer.send.campaign import (
 from composer.send.transports.base import Transport
 from composer.signoff.approvals import SignOff, sign_off
 from composer.signoff.errata import ErrataSource, errata_audience
-from composer.store import ledger
+from composer.store import ledger, ledger_reads
 from composer.store.db import Store
 from composer.store.models import DeliveryState
 from composer.workspace import Workspace
@@ -136,10 +136,10 @@ def _ledger_view(session: Session, campaign_id: int, retry_unknown: bool) -> _Le
     states = (*ledger.sendable_states(retry_unknown), ledger.CLAIMED)
     if retry_unknown:
         states = (*states, ledger.IN_FLIGHT)
-    hashes, contacts = ledger.known(session, campaign_id)
+    hashes, contacts = ledger_reads.known(session, campaign_id)
     return _LedgerView(
-        by_state=ledger.segment_state_counts(session, campaign_id),
-        by_copy=ledger.variant_state_counts(session, campaign_id),
+        by_state=ledger_reads.segment_state_counts(session, campaign_id),
+        by_copy=ledger_reads.variant_state_counts(session, campaign_id),
         sendable=ledger.sendable_counts(session, campaign_id, states),
         sendable_copies=ledger.sendable_counts(session, campaign_id, states, by_variant=True),
         hashes=hashes,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from composer.errors import NotFound
-from composer.store import ledger, suppressions
+from composer.store import ledger_reads, suppressions
 from composer.store.db import Store
 from composer.store.models import Campaign, Delivery, Event
 from composer.workspace import Workspace
@@ -36,7 +36,7 @@ class CampaignDetail:
     campaign: Campaign
     counts: dict[str, int]
     by_segment: dict[tuple[str, str], int]
-    failures: list[ledger.Failure]
+    failures: list[ledger_reads.Failure]
     by_copy: dict[tuple[str, str], int] = field(default_factory=dict)  # ('lmc+practice', 'sent') → n
 
 
@@ -111,10 +111,10 @@ def campaign_detail(workspace: Workspace, ident: str, limit: int = 50) -> Campai
             found = find_campaign(session, ident)
             return CampaignDetail(
                 campaign=found,
-                counts=ledger.state_counts(session, found.id),
-                by_segment=ledger.segment_state_counts(session, found.id),
-                failures=ledger.failures(session, found.id, limit),
-                by_copy=ledger.variant_state_counts(session, found.id),
+                counts=ledger_reads.state_counts(session, found.id),
+                by_segment=ledger_reads.segment_state_counts(session, found.id),
+                failures=ledger_reads.failures(session, found.id, limit),
+                by_copy=ledger_reads.variant_state_counts(session, found.id),
             )
     finally:
         store.close()

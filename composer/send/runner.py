@@ -30,7 +30,7 @@ from composer.send.summary import RETRY_UNKNOWN_HELP, Progress, SendSummary
 from composer.send.transports import make_transport
 from composer.send.transports.base import Batch, PreparedRecipient, Transport
 from composer.signoff.approvals import refuse_unless_approved
-from composer.store import audit, lease, ledger, sightings
+from composer.store import audit, lease, ledger, ledger_reads, sightings
 from composer.store.db import Store, current_actor
 from composer.store.models import Campaign, DeliveryState, utcnow
 from composer.workspace import Workspace
@@ -306,7 +306,7 @@ def _with_each_copy(composition: Composition, copies: dict[str, int]) -> Composi
 def _finish(store: Store, summary: SendSummary, campaign_id: int, transport: str) -> None:
     """Totals, the campaign's status, and the audit entry (counts only, no addresses)."""
     with store.session() as session:
-        totals = ledger.state_counts(session, campaign_id)
+        totals = ledger_reads.state_counts(session, campaign_id)
         summary.totals = totals
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None:

@@ -22,7 +22,7 @@ from composer.compose.variants import audience_of, split_name
 from composer.errors import InputError, NotFound
 from composer.identity import AddressHasher
 from composer.send.campaign import Audience, Candidate, SegmentCount
-from composer.store import ledger
+from composer.store import ledger_reads
 from composer.store.models import Campaign, DeliveryState
 from composer.store.suppressions import suppressed_hashes
 
@@ -52,7 +52,7 @@ def source_campaign(session: Session, spec: str, errata_key: str) -> Campaign:
     else:
         for candidate in session.scalars(select(Campaign).where(Campaign.key == spec).order_by(Campaign.id.desc())):
             campaign = campaign or candidate
-            if ledger.gone_out(session, candidate.id):
+            if ledger_reads.gone_out(session, candidate.id):
                 campaign = candidate
                 break
     if campaign is None:
@@ -71,7 +71,7 @@ def errata_audience(
     """The earlier campaign's readers as this errata's audience, and the counts behind it."""
     campaign = source_campaign(session, spec, errata_key)
     source = ErrataSource(campaign.id, campaign.key, include_unknown=include_unknown)
-    picked = [r for r in ledger.readers(session, campaign.id) if _reader(r, source)]
+    picked = [r for r in ledger_reads.readers(session, campaign.id) if _reader(r, source)]
     keyed = {r.email_hash: hasher.candidates(r.email) for r in picked if r.email}
     blocked = suppressed_hashes(session, (h for hs in keyed.values() for h in hs))
     counts = {name: SegmentCount(name) for name in order}
@@ -92,7 +92,7 @@ def errata_audience(
     return Audience(candidates, counts), source
 
 
-def _reader(row: ledger.Reader, source: ErrataSource) -> bool:
+def _reader(row: ledger_reads.Reader, source: ErrataSource) -> bool:
     """Whether the row's person had the original (counting each row once in `source`)."""
     if row.state == DeliveryState.SENT:
         source.sent += 1

@@ -42,7 +42,7 @@ from composer.send.runner import SendSummary, campaign_lease, send_bulletin
 from composer.send.transports import make_transport
 from composer.send.transports.sendgrid import SendGridTransport
 from composer.signoff.approvals import refuse_unless_approved
-from composer.store import audit, lease, ledger
+from composer.store import audit, lease, ledger, ledger_reads
 from composer.store.db import Store, current_actor
 from composer.store.models import Schedule, utcnow
 from composer.store.suppressions import suppressed_hashes
@@ -189,7 +189,7 @@ def _freeze(
     with campaign_lease(store, composition.key), store.session() as session:
         _refuse_second_schedule(session, composition.key)
         campaign, _ = open_campaign(session, composition, segments, transport, current_actor())
-        gone = ledger.gone_out(session, campaign.id)
+        gone = ledger_reads.gone_out(session, campaign.id)
         if gone:
             raise ScheduleRefused(
                 f"campaign #{campaign.id} of '{composition.key}' has already gone to {gone:,} people; finish it "
@@ -279,7 +279,7 @@ def list_schedules(store: Store, hasher: AddressHasher, *, include_finished: boo
         return [
             ScheduleView(
                 r.id, r.key, _aware(r.send_at), r.status, r.transport, r.campaign_id, r.content_hash, r.created_by,
-                r.provider_batch_id, r.outcome, ledger.state_counts(session, r.campaign_id),
+                r.provider_batch_id, r.outcome, ledger_reads.state_counts(session, r.campaign_id),
                 _held_but_suppressed(session, hasher, r.campaign_id) if r.status == HANDED_OVER else 0,
             )
             for r in session.scalars(query)
@@ -288,7 +288,7 @@ def list_schedules(store: Store, hasher: AddressHasher, *, include_finished: boo
 
 def _held_but_suppressed(session: Any, hasher: AddressHasher, campaign_id: int) -> int:
     """People whose copy SendGrid holds and who are suppressed now (unsubscribed since)."""
-    held = [r for r in ledger.readers(session, campaign_id) if r.state == ledger.SENT and r.email]
+    held = [r for r in ledger_reads.readers(session, campaign_id) if r.state == ledger.SENT and r.email]
     keyed = {r.email_hash: hasher.candidates(r.email) for r in held if r.email}
     blocked = suppressed_hashes(session, (h for hs in keyed.values() for h in hs))
     return sum(1 for hs in keyed.values() if any(h in blocked for h in hs))
@@ -317,7 +317,7 @@ def cancel(workspace: Workspace, store: Store, schedule_id: int) -> str:
                 raise ScheduleRefused(f"scheduled send #{schedule_id} is {row.status.replace('_', ' ')}; only one that has not started can be cancelled")
             row.status, row.finished_at = CANCELLED, utcnow()
             row.outcome = "cancelled before it started; nothing was sent"
-            pending = ledger.state_counts(session, row.campaign_id).get(ledger.PENDING, 0)
+            pending = ledger_reads.state_counts(session, row.campaign_id).get(ledger.PENDING, 0)
             audit.record(session, "schedule-cancel", detail={"schedule_id": row.id, "campaign_id": row.campaign_id})
             return (
                 f"Scheduled send #{row.id} ({row.key}) cancelled; nothing was sent. Its campaign #{row.campaign_id} "
@@ -331,7 +331,7 @@ def cancel(workspace: Workspace, store: Store, schedule_id: int) -> str:
 def _cancel_at_sendgrid(workspace: Workspace, session: Any, row: Schedule) -> str:
     engine = make_transport("sendgrid", workspace)
     assert isinstance(engine, SendGridTransport) and row.provider_batch_id
-    handed = ledger.state_counts(session, row.campaign_id).get(ledger.SENT, 0)
+    handed = ledger_reads.state_counts(session, row.campaign_id).get(ledger.SENT, 0)
     try:
         engine.cancel_batch(row.provider_batch_id)
     except TransportError as exc:

@@ -25,6 +25,7 @@ LONDON = ZoneInfo("Europe/London")
         ("Monday 13th Jul 2026, 9am", datetime(2026, 7, 13, 9, 0)),
         ("midday on 13 July 2026", datetime(2026, 7, 13, 12, 0)),
         ("13 December 2026 midnight", datetime(2026, 12, 13, 0, 0)),
+        ("Thursday 25th June 2026 at 12 noon", datetime(2026, 6, 25, 12, 0)),
         ("13/07/2026", datetime(2026, 7, 13, 0, 0)),
     ],
 )

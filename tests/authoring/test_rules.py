@@ -24,7 +24,7 @@ def test_every_declared_source_is_one_the_importer_fills() -> None:
 @pytest.mark.parametrize(
     ("fill", "message"),
     [
-        ("  fill:\n    headline: headings\n", "Input should be 'heading'"),
+        ("  fill:\n    headline: headings\n", "'headings' is not one of heading, image, text"),
         ("  fill:\n    title: heading\n", "import.fill names title, not one of the fields"),
     ],
 )

@@ -10,6 +10,7 @@ email is a fragment inside the mail client's page, which has the landmarks.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from composer.compose.pipeline import compose_bulletin, write_outputs
 
 CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
+EVERY_BLOCK = Path(__file__).parent / "data" / "every_block.yaml"
 ALLOWED = {"region", "landmark-one-main"}
 
 pytestmark = [
@@ -45,6 +47,10 @@ def june_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workspace = load_workspace(root, env={"BULLETIN_SECRET_KEY": TEST_SECRET})
     out = root / "out"
     write_outputs(workspace, compose_bulletin(workspace, root / SAMPLE), out)
+    # The block shapes the sample does not use (a linked picture, a petition without a
+    # closing, ...); their pictures are https addresses, which the page does not load.
+    shutil.copy2(EVERY_BLOCK, root / "bulletins" / EVERY_BLOCK.name)
+    write_outputs(workspace, compose_bulletin(workspace, root / "bulletins" / EVERY_BLOCK.name), out / "every_block")
     return out
 
 
@@ -78,16 +84,14 @@ def _described(violation: dict[str, Any]) -> str:
     return f"{violation['id']} ({violation['impact']}): {violation['help']} at {nodes}"
 
 
-def test_axe_finds_nothing_in_any_copy_or_the_archive(page: Any, june_files: Path) -> None:
-    documents = sorted(june_files.glob("*.html"))
-    names = {p.stem for p in documents}
-    assert {"lmc", "registrar", "lmc+practice+registrar", "archive"} <= names
+def _axe_findings(page: Any, documents: list[Path], pictures: bool) -> dict[str, list[str]]:
     axe = axe_playwright.Axe()
     found: dict[str, list[str]] = {}
     for document in documents:
         page.goto(document.as_uri())
         assert page.evaluate("document.compatMode") == "CSS1Compat", document.name
-        assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)"), document.name
+        if pictures:
+            assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)"), document.name
         results = axe.run(page).response
         assert results["passes"] or results["violations"], "axe ran no rule"
         # "incomplete" is what axe could not decide (a contrast over a picture, say):
@@ -97,4 +101,22 @@ def test_axe_finds_nothing_in_any_copy_or_the_archive(page: Any, june_files: Pat
         ]
         if violations:
             found[document.stem] = violations
-    assert found == {}, "\n".join(f"{name}: {v}" for name, vs in found.items() for v in vs)
+    return found
+
+
+def _report(found: dict[str, list[str]]) -> str:
+    return "\n".join(f"{name}: {v}" for name, vs in found.items() for v in vs)
+
+
+def test_axe_finds_nothing_in_any_copy_or_the_archive(page: Any, june_files: Path) -> None:
+    documents = sorted(june_files.glob("*.html"))
+    assert {"lmc", "registrar", "lmc+practice+registrar", "archive"} <= {p.stem for p in documents}
+    found = _axe_findings(page, documents, pictures=True)
+    assert found == {}, _report(found)
+
+
+def test_axe_finds_nothing_in_the_shapes_the_sample_lacks(page: Any, june_files: Path) -> None:
+    documents = sorted((june_files / "every_block").glob("*.html"))
+    assert {p.stem for p in documents} == {"lmc", "archive"}
+    found = _axe_findings(page, documents, pictures=False)
+    assert found == {}, _report(found)

@@ -49,6 +49,11 @@ def test_only_spaces_in_style_and_head_css_go(before_and_after: tuple[str, str])
     assert encoded_size(before) - encoded_size(after) > 1000
 
 
+def test_words_that_look_like_css_are_left_alone() -> None:
+    html = '<p style="margin: 0; color: #1a1a1a">Write style="a; b" and a, b: c</p><p>{ x ; }</p>'
+    assert compact_html(html) == '<p style="margin:0;color:#1a1a1a">Write style="a; b" and a, b: c</p><p>{ x ; }</p>'
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_chromium_draws_the_compacted_copy_pixel_for_pixel(before_and_after: tuple[str, str], tmp_path: Path) -> None:

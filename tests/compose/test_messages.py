@@ -186,7 +186,7 @@ def test_an_unknown_merge_field_suggests_the_known_one(workspace, workspace_dir:
     result = run(workspace_dir, "check", str(path))
     assert result.exit_code == 1
     assert (
-        "error: section 1 (intro): field 'greeting' uses an unknown merge field {{ firstname }}; did you mean "
+        "error: line 7, section 1 (intro): field 'greeting' uses an unknown merge field {{ firstname }}; did you mean "
         "'first_name'? (known: first_name, name, organisation, email, unsubscribe_url)"
     ) in result.output
 
@@ -392,3 +392,101 @@ def test_bulletin_blocks_suggests_a_mistyped_block(workspace_dir: Path) -> None:
     result = run(workspace_dir, "blocks", "petiton")
     assert result.exit_code == 2
     assert "Error: unknown block 'petiton'; did you mean 'petition'?" in result.output
+
+
+@pytest.mark.parametrize(
+    ("replace", "with_", "field", "says"),
+    [
+        ("headline: Practice news", "headline: 2026", "headline",
+         'must be text; YAML read 2026 as a number, so put it in quotes ("2026")'),
+        ("headline: Practice news", "headline:\n      - a\n      - b", "headline", "must be one piece of text, not a list"),
+        ("headline: Practice news", "headline: News\n    image: {src: x.png, alt: X, width: 900}", "image.width",
+         "900 is too large: at most 600"),
+        ("headline: Practice news", "headline: News\n    links: https://www.bma.org.uk/", "links",
+         "must be a list: [a, b] on one line, or one item a line, each starting with '- '"),
+        ("headline: Practice news", "headline: News\n    links:\n      - https://www.bma.org.uk/", "links[1]",
+         "must be fields indented under this one (text: …, url: …), not a single value"),
+    ],
+)  # fmt: skip
+def test_a_wrong_kind_of_value_in_plain_words(
+    workspace, workspace_dir: Path, replace: str, with_: str, field: str, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace(replace, with_)))
+    assert {e.location.field: e.reason for e in err.errors}[field] == says  # type: ignore[attr-defined]
+
+
+def test_check_json_gives_every_problem_as_data(workspace_dir: Path) -> None:
+    result = run(workspace_dir, "check", "--json", str(write_bulletin(workspace_dir, TWO_MISTAKES)))
+    assert result.exit_code == 2
+    problems = json.loads(result.output)["problems"]
+    assert [(p["file"], p["line"], p["field"]) for p in problems] == [
+        ("bulletins/test.yaml", 4, "segments"),
+        ("bulletins/test.yaml", 8, "block"),
+        ("bulletins/test.yaml", 13, "headline"),
+        ("bulletins/test.yaml", 14, "headlne"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("with_", "says"),
+    [
+        ("headline:Practice news", "there is no space after the ':' of 'headline'; write headline: Practice news"),
+        ("headline: @GPCEngland news", "a value cannot start with '@' unquoted (YAML reserves it); put the whole "
+         'value in quotes ("@GPCEngland news")'),
+        ("headline: *New* contract", "a value cannot start with '*' unquoted (YAML reserves it); put the whole "
+         'value in quotes ("*New* contract")'),
+    ],
+)  # fmt: skip
+def test_values_yaml_reads_otherwise(workspace, workspace_dir: Path, with_: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", with_)))
+    assert err.location.line == 10
+    assert err.reason == f"YAML syntax error: {says}"
+
+
+def test_a_hash_after_the_colon_is_a_comment_and_says_so(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", "headline: #1 news")))
+    assert (err.location.line, err.location.field) == (10, "headline")
+    assert err.reason == (
+        "is empty: YAML reads a '#' after ': ' as the start of a comment, so the text after it was left out; "
+        'put the whole value in quotes (headline: "#1 for GP practices")'
+    )
+
+
+def test_a_time_of_day_stays_text(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_bulletin(workspace_dir, MINIMAL.replace("headline: Practice news", "headline: 12:00"))
+    comp = compose_bulletin(workspace, path)
+    assert "12:00" in comp.renders["practice"].text and "720" not in comp.renders["practice"].text
+
+
+def test_every_mistake_in_a_block_declaration_at_once(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    declaration = workspace_dir / "sections" / "article" / "block.yaml"
+    declaration.write_text(
+        "description: x\nfields:\n  - name: headline\n    tpye: string\n  - name: body\n    type: markdwon\n",
+        encoding="utf-8",
+    )
+    err = compose_error(workspace, write_bulletin(workspace_dir, MINIMAL))
+    assert [(e.location.file, e.location.line, e.location.field, e.reason) for e in err.errors] == [  # type: ignore[attr-defined]
+        (declaration, 3, "fields[1].type", "this required field is missing"),
+        (declaration, 4, "fields[1].tpye",
+         "there is no field 'tpye' here; did you mean 'type'? (the fields here: name, type, required, default, help, items)"),
+        (declaration, 6, "fields[2].type",
+         "'markdwon' is not one of string, markdown, url, email, date, datetime, boolean, integer, image, link, list; "
+         "did you mean 'markdown'?"),
+    ]  # fmt: skip
+
+
+def test_audiences_written_with_commas_are_a_list(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_bulletin(workspace_dir, MINIMAL.replace("audiences: [practice]", "audiences: practice, lmc"))
+    comp = compose_bulletin(workspace, path)
+    assert "Practice news" in comp.renders["lmc"].text and "Practice news" not in comp.renders["registrar"].text
+
+
+def test_every_missing_picture_at_once(workspace, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    picture = "    image:\n      src: {src}\n      alt: A picture\n"
+    text = MINIMAL.replace("    headline: Practice news\n", "    headline: Practice news\n" + picture.format(src="one.png"))
+    text += "  - block: article\n    headline: More\n" + picture.format(src="two.png") + "    body: Words.\n"
+    err = compose_error(workspace, write_bulletin(workspace_dir, text))
+    assert [(e.location.line, e.reason) for e in err.errors] == [  # type: ignore[attr-defined]
+        (12, "no picture 'one.png': put the file in bulletins/test/ (PNG, JPEG or GIF)"),
+        (19, "no picture 'two.png': put the file in bulletins/test/ (PNG, JPEG or GIF)"),
+    ]

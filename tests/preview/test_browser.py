@@ -315,6 +315,24 @@ def test_broken_yaml_shows_the_banner_with_the_line(page: Any, served: tuple[Pre
     expect(page.locator("#error-banner")).to_be_hidden(timeout=5000)
 
 
+def test_every_problem_is_listed_in_the_banner(page: Any, served: tuple[PreviewServer, Path]) -> None:
+    _, path = served
+    block_line = line_of(path, "block: petition")
+    original = edit(path, "block: petition", "block: petiton")
+    edit(path, f"headline: {ELECTIONS}", f"headlne: {ELECTIONS}")
+    try:
+        problems = page.locator("#banner-problems li")
+        expect(problems).to_have_count(3, timeout=5000)  # the typo, and the headline it left missing
+        expect(page.locator("#banner-reason")).to_have_text("3 problems, each listed below")
+        expect(problems.nth(2)).to_contain_text(
+            f"line {block_line}, section 10, field 'block': unknown block 'petiton'; did you mean 'petition'?"
+        )
+        expect(problems.nth(1)).to_contain_text("field 'headlne': block 'elections' has no field 'headlne'; did you mean 'headline'?")
+    finally:
+        restore(served, original)
+    expect(page.locator("#error-banner")).to_be_hidden(timeout=5000)
+
+
 def test_screenshot(page: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "preview.png"))

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,21 @@ def test_every_figure_of_the_report(store_workspace: Workspace, per_person: bool
     assert report["webhook"]["warning"] is None and report["webhook"]["last_campaign_event_at"]
     if per_person:
         _the_other_views(workspace, summary.campaign_id)
+    else:
+        _the_files(workspace, tmp_path, report)
+
+
+def _the_files(workspace: Workspace, folder: Path, report: dict[str, Any]) -> None:
+    """--csv and --html beside --json: the JSON on stdout stays whole, the files say the same."""
+    page, tables = folder / "report.html", folder / "tables"
+    result = _run(workspace, "report", "2026-06-gpce", "--json", "--csv", str(tables), "--html", str(page))
+    assert json.loads(result.stdout)["total"] == report["total"]
+    assert f"Wrote {page}" in result.stderr
+    assert sorted(p.name for p in tables.iterdir()) == [f"campaign-1-{n}.csv" for n in ("figures", "hourly", "links", "reasons")]
+    html = page.read_text(encoding="utf-8")
+    assert escape(report["links"][0]["text"]) in html and "<svg" in html
+    terminal = _run(workspace, "report", "2026-06-gpce").output
+    assert "Delivered" in terminal and "Clicks per link" in terminal and "not kept" in terminal
 
 
 def _the_other_views(workspace: Workspace, campaign: int) -> None:

@@ -156,4 +156,4 @@ def test_serve_stops_at_start_on_a_theme_that_is_not_a_mapping(workspace_dir: Pa
     theme.write_text("brand: [unclosed\n", encoding="utf-8")
     result = _serve_exits(workspace_dir, {})
     assert result.returncode == 2, result.stderr
-    assert f"{theme}, line 2" in result.stderr and "YAML syntax error" in result.stderr
+    assert "layouts/default/theme.yaml, line 1" in result.stderr and "YAML syntax error: the list opened with '['" in result.stderr

@@ -150,7 +150,8 @@
     const list = $("banner-problems");
     list.hidden = problems.length < 2;
     list.replaceChildren(...problems.map((p) => h("li", {
-      text: [p.line ? `line ${p.line}` : "", p.section ? `section ${p.section}` : "", p.field ? `field '${p.field}'` : ""]
+      text: [p.file && p.file !== state.bulletin ? p.file : "", p.line ? `line ${p.line}` : "",
+        p.section ? `section ${p.section}` : "", p.field ? `field '${p.field}'` : ""]
         .filter(Boolean).join(", ") + `: ${p.message}`,
     })));
   }

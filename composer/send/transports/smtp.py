@@ -151,8 +151,9 @@ class SmtpTransport(Transport):
         self.dkim = dkim
         self.tokens = tokens
         self.max_in_flight = config.connections
-        # Enough batches for every connection to have one early in a send.
-        self.max_batch = 1000 if config.connections == 1 else max(50, 1000 // config.connections)
+        # Batches small enough that every connection has one early in a send, and that
+        # the last ones, when some connections are already idle, are short.
+        self.max_batch = 1000 if config.connections == 1 else max(50, 400 // config.connections)
         self._idle: list[smtplib.SMTP] = []  # open connections no worker is using
         self._lock = threading.Lock()
         self._messages = FactoryCache()

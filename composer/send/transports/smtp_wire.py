@@ -5,6 +5,7 @@ message (failed if the server never had it all, unknown if it did)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 
 from composer.send.transports.base import Outcome
@@ -93,8 +94,8 @@ def _envelope(conn: smtplib.SMTP, sender: str, recipient: str, *, smtputf8: bool
     option = " SMTPUTF8" if smtputf8 else ""
     if conn.has_extn("pipelining"):
         conn.send(
-            f"MAIL FROM:{smtplib.quoteaddr(sender)}{option}\r\n"
-            f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
+            f"MAIL FROM:{_path(sender)}{option}\r\n"
+            f"RCPT TO:{_path(recipient)}\r\n"
             "DATA\r\n".encode()
         )
         replies = [conn.getreply() for _ in range(3)]
@@ -116,6 +117,16 @@ def _envelope(conn: smtplib.SMTP, sender: str, recipient: str, *, smtputf8: bool
     if data_code != 354:
         _abandon(conn, replies)
         raise smtplib.SMTPDataError(data_code, data_reply)
+
+
+# An address with nothing that needs quoting or parsing is its own path; smtplib.quoteaddr
+# parses every address with email.utils (a tenth of a millisecond a message, twice).
+_PLAIN = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
+
+
+def _path(address: str) -> str:
+    """The <path> of MAIL FROM or RCPT TO, as smtplib.quoteaddr would write it."""
+    return f"<{address}>" if _PLAIN.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 def _abandon(conn: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
