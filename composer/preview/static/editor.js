@@ -226,7 +226,9 @@
   }
 
   function audiencesOf(section) {
-    return Array.isArray(section.audiences) ? section.audiences : typeof section.audiences === "string" ? [section.audiences] : bulletinSegments();
+    return Array.isArray(section.audiences) ? section.audiences : typeof section.audiences === "string"
+      ? section.audiences.split(",").map((a) => a.trim()).filter(Boolean) // `audiences: practice, lmc`
+      : bulletinSegments();
   }
 
   function renderList() {
