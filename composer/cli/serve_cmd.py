@@ -53,6 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     from composer.store.db import Store, safe_url
     from composer.web.app import check_startup
     from composer.web.asgi import ENV_SCHEDULES
+    from composer.web.jobs import start_serve_jobs
     from composer.web.server import uvicorn_options
     from composer.workspace import ENV_WORKSPACE
 
@@ -76,14 +77,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
         f"({workers} worker{'s' if workers > 1 else ''}, store {safe_url(url)})",
         err=True,
     )
+    start_serve_jobs(workspace, url)  # the daily prune; the [inbox] read every `every`
     if workspace.config.inbox.url:
-        from composer.inbox.poller import InboxPoller
-
-        InboxPoller(workspace).start()  # [inbox]: read the bounce mailbox every `every`
         click.echo(f"bulletin serve: reading the inbox every {workspace.config.inbox.every}", err=True)
-    from composer.store.retention import DailyPrune
-
-    DailyPrune(url, workspace.config.retention.events_days).start()  # [retention]: once a day
     # Workers find the workspace through the environment (uvicorn needs an import string).
     os.environ[ENV_WORKSPACE] = str(workspace.root)
     os.environ[ENV_SCHEDULES] = "1" if schedules else "0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -86,28 +85,3 @@ def _run(workspace: Workspace, store: Store, composition: Composition, segments:
         f"{summary.sent} sent, {summary.failed} failed, {summary.unknown} unknown this run; campaign "
         f"#{summary.campaign_id}: " + ", ".join(f"{n} {state}" for state, n in sorted(totals.items()))
     )
-
-
-class ScheduleRunner:
-    """The thread `bulletin serve` runs: every POLL_SECONDS, run what is due."""
-
-    def __init__(self, workspace: Workspace, store: Store, poll: float = POLL_SECONDS) -> None:
-        self.workspace, self.store, self.poll = workspace, store, poll
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="schedules", daemon=True)
-
-    def start(self) -> ScheduleRunner:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run_due(self.workspace, self.store)
-            except Exception:  # one bad run must not stop the others; it is logged and retried
-                log.exception("scheduled sends: a run failed; it is retried at the next poll")
-            self._stop.wait(self.poll)

@@ -4,13 +4,12 @@ events_days` (400 by default), then lose them; the counts stay.
 `prune` clears, in rows older than that, the columns `models.PERSONAL_COLUMNS` lists for
 events and deliveries (the same values erasure writes, `models.erased_values`), with an
 audit entry saying how many. `bulletin lists prune` runs it; `bulletin serve` runs it
-once a day (`DailyPrune`). Erasure (`lists forget`) still clears one person at once.
+once a day (`prune_round`, run by composer.web.jobs). Erasure (`lists forget`) still clears one person at once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,33 +72,13 @@ def prune(session: Session, days: int, *, now: datetime | None = None, actor: st
     return Pruned(before, events, deliveries)
 
 
-class DailyPrune:
-    """`bulletin serve`'s daily `prune`, in a daemon thread: once at start, then every day."""
-
-    def __init__(self, url: str, days: int, interval: float = DAY) -> None:
-        self.url, self.days, self.interval = url, days, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bulletin-prune", daemon=True)
-
-    def start(self) -> DailyPrune:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                store = Store(self.url, migrate=False)
-                try:
-                    with store.session() as session:
-                        done = prune(session, self.days, actor="bulletin-serve")
-                finally:
-                    store.close()
-                if done.events or done.deliveries:
-                    log.info("pruned %d events and %d deliveries older than %d days", done.events, done.deliveries, self.days)
-            except Exception as exc:  # the service keeps running; tomorrow tries again
-                log.error("daily prune failed: %s", exc)
-            self._stop.wait(self.interval)
+def prune_round(url: str, days: int) -> None:
+    """`bulletin serve`'s daily prune (composer.web.jobs): one `prune` in its own store."""
+    store = Store(url, migrate=False)
+    try:
+        with store.session() as session:
+            done = prune(session, days, actor="bulletin-serve")
+    finally:
+        store.close()
+    if done.events or done.deliveries:
+        log.info("pruned %d events and %d deliveries older than %d days", done.events, done.deliveries, days)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -119,9 +120,10 @@ def _schedule_runner(workspace: Workspace, store: Store, run: bool) -> Iterator[
     if not run:
         yield
         return
-    from composer.signoff.running import ScheduleRunner
+    from composer.signoff.running import POLL_SECONDS, run_due
+    from composer.web.jobs import Every
 
-    runner = ScheduleRunner(workspace, store).start()
+    runner = Every("schedules", POLL_SECONDS, partial(run_due, workspace, store)).start()
     try:
         yield
     finally:

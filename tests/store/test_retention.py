@@ -4,7 +4,9 @@ entry says so; `lists prune` and serve's daily run do it."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
+from functools import partial
 
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -12,7 +14,8 @@ from sqlalchemy import select
 from composer.cli import cli
 from composer.store.db import Store
 from composer.store.models import AuditEntry, Campaign, Delivery, Event, EventTally, utcnow
-from composer.store.retention import DailyPrune, prune
+from composer.store.retention import prune, prune_round
+from composer.web.jobs import Every
 from composer.workspace import Workspace
 
 
@@ -73,11 +76,11 @@ def test_lists_prune_uses_the_retention_setting_and_serve_prunes_at_start(store_
         assert result.exit_code == 0, result.output
         assert "2 events and 2 deliveries older than 5 days" in result.output
         _fill(store, "k2")
-        daily = DailyPrune(store_workspace.database_url(), 400, interval=3600).start()
+        daily = Every("prune", 3600, partial(prune_round, store_workspace.database_url(), 400)).start()
         for _ in range(200):
             if _cleared(store) == 3:
                 break
-            daily._stop.wait(0.05)
+            time.sleep(0.05)
         daily.stop()
         assert _cleared(store) == 3  # the first campaign's two, and the second's old one
     finally:
