@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from composer.cli import AppContext
+from composer.cli import AppContext, output
 from composer.errors import display_path
 from composer.safetext import printable
 
@@ -31,11 +31,7 @@ def _print_report(report: object, *, quiet_ok: bool = False) -> None:
     if not report.findings and not quiet_ok:
         click.echo("  no problems found")
     errors = sum(1 for g in grouped if g.finding.severity == "error")
-    click.echo(f"{_count(errors, 'error')}, {_count(len(grouped) - errors, 'warning')}")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    click.echo(f"{output.count(errors, 'error')}, {output.count(len(grouped) - errors, 'warning')}")
 
 
 @click.command()

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from composer.cli import AppContext
+from composer.cli import AppContext, output
 from composer.safetext import printable
 
 if TYPE_CHECKING:
     from composer.lists.base import Lists
-    from composer.lists.importer import ImportReport
 
 SEGMENT_HELP = "Segment name, as declared in lists/segments.yaml (lmc, practice, registrar, ...)."
 
@@ -34,20 +33,6 @@ def _lists(ctx: click.Context) -> Iterator[Lists]:
         yield opened
     finally:
         opened.close()
-
-
-def _people(count: int) -> str:
-    return f"{count} {'person' if count == 1 else 'people'}"
-
-
-def _count(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _console(*, stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 @click.group()
@@ -88,6 +73,7 @@ def import_(
     address, First name, Surname, Practice, ...). Other columns are kept as extra
     fields. Suppressed and erased addresses are never added back.
     """
+    from composer.cli.import_summary import print_import, print_rejects
     from composer.lists.importer import ImportRejected, import_file
 
     with _lists(ctx) as opened:
@@ -97,84 +83,10 @@ def import_(
                 check_dns=check_dns,
             )
         except ImportRejected as exc:
-            _print_import(exc.report, stderr=True)
-            _print_rejects(exc.report)
+            print_import(exc.report, stderr=True)
+            print_rejects(exc.report)
             raise
-    _print_import(report)
-
-
-def _print_import(report: ImportReport, *, stderr: bool = False) -> None:
-    from rich.table import Table
-
-    console = _console(stderr=stderr)
-    console.print(
-        f"Read {printable(report.file)}: {_count(report.rows, 'row')}, {report.encoding}, {report.delimiter_name}-separated.",
-        markup=False,
-    )
-    mapped = ", ".join(f"{name} ← '{printable(header)}'" for name, header in report.columns.items())
-    console.print(f"Columns: {mapped}.", markup=False)
-    if report.extra_columns:
-        kept = ", ".join(f"'{printable(c)}'" for c in report.extra_columns)
-        console.print(f"Kept as extra fields: {kept}.", markup=False)
-    if report.ignored_columns:
-        skipped = ", ".join(f"'{printable(c)}'" for c in report.ignored_columns)
-        console.print(
-            f"Ignored (written by bulletin's own rejects and exports): {skipped}.", markup=False
-        )
-    if stderr:
-        return
-    title = f"Import into '{report.segment}'" + (" (dry run: nothing changed)" if report.dry_run else "")
-    table = Table(title=title, title_justify="left")
-    for name in report.counts():
-        table.add_column(name, justify="right")
-    table.add_row(*(str(v) for v in report.counts().values()))
-    console.print(table)
-    verb = "would join" if report.dry_run else "joined"
-    if report.joined:
-        console.print(f"{_people(report.joined)} already on other lists {verb} '{report.segment}'.")
-    if report.suppressed:
-        console.print(
-            f"{_people(report.suppressed)} left out: suppressed or erased addresses are never added back."
-        )
-    if report.differing:
-        one = report.differing == 1
-        kept = "would be kept" if report.dry_run else "were kept"
-        console.print(
-            f"{_people(report.differing)} already on the lists {'has' if one else 'have'} different details "
-            f"in this file (a name or organisation, say). The stored details {kept} as they are "
-            "(counted under 'kept as stored'); run again with --update to replace them with the file's "
-            "(an empty cell never clears a stored value)."
-        )
-    if report.utf8_local_lines:
-        lines = ", ".join(str(n) for n in report.utf8_local_lines[:10])
-        more = ", …" if len(report.utf8_local_lines) > 10 else ""
-        console.print(
-            f"Warning: {len(report.utf8_local_lines)} address{'' if len(report.utf8_local_lines) == 1 else 'es'} with non-ASCII characters before "
-            f"the @ (line {lines}{more}). SendGrid accepts such addresses and then drops the message, "
-            "so a SendGrid send reports them failed; SMTP delivers them only through a server that "
-            "offers SMTPUTF8. Ask these people for another address if you can.",
-            markup=False,
-        )
-    if report.rejects_file is not None:
-        console.print(
-            f"Wrote {_count(report.invalid, 'rejected row')} to {printable(report.rejects_file)}.", markup=False
-        )
-    elif report.dry_run and report.invalid:
-        console.print(f"{_count(report.invalid, 'invalid row')} would be written to a rejects file.")
-    if report.removed_stale_rejects:
-        console.print("Removed the rejects file left by an earlier run: this file has no bad rows.")
-
-
-def _print_rejects(report: ImportReport) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=Text(f"Invalid rows in {printable(report.file)}"), title_justify="left")
-    table.add_column("line", justify="right")
-    table.add_column("problem")
-    for reject in report.rejects:
-        table.add_row(str(reject.line), Text(printable(reject.reason)))
-    _console(stderr=True).print(table)
+    print_import(report)
 
 
 @lists.command(short_help="List contacts, their segments and status.")
@@ -203,13 +115,13 @@ def show(ctx: click.Context, segment: str | None, limit: int) -> None:
             Text(printable(", ".join(c.segments))),
             f"suppressed ({c.suppressed})" if c.suppressed else "active",
         )
-    console = _console()
+    console = output.console()
     console.print(table)
     shown = len(result.contacts)
     if shown < result.total:
         console.print(f"Showing {shown} of {result.total}; pass --limit 0 to see everyone.")
     else:
-        console.print(f"{_count(result.total, 'contact')}.")
+        console.print(f"{output.count(result.total, 'contact')}.")
 
 
 @lists.command(short_help="Count members, active and suppressed per segment.")
@@ -230,10 +142,10 @@ def stats(ctx: click.Context) -> None:
         table.add_column(name, justify="right")
     for s in result.segments:
         table.add_row(Text(printable(s.name)), Text(printable(s.description)), str(s.members), str(s.active), str(s.suppressed))
-    console = _console()
+    console = output.console()
     console.print(table)
     console.print(
-        f"{_count(result.contacts, 'contact')}: {result.active} active, {result.suppressed_contacts} suppressed, "
+        f"{output.count(result.contacts, 'contact')}: {result.active} active, {result.suppressed_contacts} suppressed, "
         f"{result.without_segment} in no segment."
     )
     if result.suppressions:
@@ -268,10 +180,10 @@ def export(ctx: click.Context, file: Path, segment: str | None, include_suppress
             opened, file, segment=segment, include_suppressed=include_suppressed, overwrite=force
         )
     scope = f"segment '{result.segment}'" if result.segment else "all segments"
-    click.echo(f"Exported {_count(result.rows, 'contact')} from {printable(scope)} to {printable(result.path)}.")
+    click.echo(f"Exported {output.count(result.rows, 'contact')} from {printable(scope)} to {printable(result.path)}.")
     if result.skipped_suppressed:
         click.echo(
-            f"Left out {_people(result.skipped_suppressed)} who are suppressed "
+            f"Left out {output.people(result.skipped_suppressed)} who are suppressed "
             "(--include-suppressed adds them)."
         )
 
@@ -385,7 +297,7 @@ def prune(ctx: click.Context, days: int | None) -> None:
     with _lists(ctx) as opened, opened.store.session() as session:
         done = run_prune(session, keep)
     click.echo(
-        f"Cleared the personal fields of {_count(done.events, 'event')} and {done.deliveries} {'delivery' if done.deliveries == 1 else 'deliveries'} "
+        f"Cleared the personal fields of {output.count(done.events, 'event')} and {done.deliveries} {'delivery' if done.deliveries == 1 else 'deliveries'} "
         f"older than {keep} days (before {done.before:%Y-%m-%d %H:%M} UTC)."
     )
 

@@ -29,9 +29,10 @@ from composer.cli import AppContext
 def preview(ctx: click.Context, bulletin: Path, port: int, host: str, no_open: bool) -> None:
     """Show BULLETIN in the browser, every segment, recomposed each time a file is saved.
 
-    Watches the bulletin file, the blocks in sections/, the layouts, the segments and
-    bulletin.toml. A compose error shows as a banner on the page while the last good
-    version stays visible. Stop with Ctrl+C.
+    Press Edit on the page to change the bulletin in forms and save it (on loopback
+    only; see docs/EDITOR.md). Watches the bulletin file, the blocks in sections/, the
+    layouts, the segments and bulletin.toml. A compose error shows as a banner on the
+    page while the last good version stays visible. Stop with Ctrl+C.
     """
     import webbrowser
 
@@ -43,13 +44,15 @@ def preview(ctx: click.Context, bulletin: Path, port: int, host: str, no_open: b
     if not is_loopback(host):
         click.secho(
             f"Warning: listening on {host}, not loopback. Anyone who can reach this machine "
-            "can open the preview, and a preview can show contact data.",
+            "can open the preview, and a preview can show contact data. The editor is off.",
             fg="yellow",
             err=True,
         )
     server = build_preview(workspace, bulletin, host=host, port=port)
     snapshot = server.state.snapshot()
     click.echo(f"Previewing {server.state.source.label} at {server.url}  (Ctrl+C to stop)")
+    if is_loopback(host):
+        click.echo("Press Edit on the page to change the bulletin; Save writes the file.")
     if snapshot.error is not None:
         from composer.safetext import printable
 

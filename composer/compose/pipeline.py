@@ -60,16 +60,18 @@ def compose_bulletin(
     path: Path,
     segments: list[str] | tuple[str, ...] | None = None,
     variants: Sequence[Sequence[str]] | None = None,
+    text: str | None = None,
 ) -> Composition:
     """Phase one loads and validates; phase two renders and checks each variant.
 
     `segments` are the single segments to compose (default: all of the bulletin's).
     `variants` are the combinations to render beside them (sets of segments); by
     default every combination of `segments`, as compose and preview offer them.
+    `text`, when given, is composed in place of the file's contents (an unsaved draft).
     """
     timer = Timer()
     started = time.perf_counter()
-    bulletin = load_bulletin(workspace, path)
+    bulletin = load_bulletin(workspace, path, text)
     order = tuple(bulletin.meta.segments)
     chosen = list(segments) if segments else list(order)
     for name in chosen:

@@ -110,9 +110,12 @@ class LoadedBulletin:
         return pick_text(self.meta.preheader, audience)
 
 
-def load_bulletin(workspace: Workspace, path: Path) -> LoadedBulletin:
-    """Read a bulletin, its segments and every block it uses; report every mistake at once."""
-    doc = load_yaml(path)
+def load_bulletin(workspace: Workspace, path: Path, text: str | None = None) -> LoadedBulletin:
+    """Read a bulletin, its segments and every block it uses; report every mistake at once.
+
+    `text` stands in for the file's contents (the preview's editor composes a draft
+    before it is saved); pictures and messages still refer to `path`."""
+    doc = load_yaml(path, text)
     if not isinstance(doc.data, dict):
         raise InputError("a bulletin must be a YAML mapping (subject:, sections:, ...)", Location(file=path))
     problems = Problems(path)

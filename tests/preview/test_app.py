@@ -10,7 +10,9 @@ from starlette.testclient import TestClient
 
 from composer.compose.model import Composition
 from composer.errors import InputError, Location
-from composer.preview.server import EMAIL_CSP, LOOPBACK_NAMES, create_app, frame_html, state_payload
+from composer.preview.app import create_app
+from composer.preview.hosts import LOOPBACK_NAMES
+from composer.preview.payload import EMAIL_CSP, frame_html, state_payload
 from composer.preview.state import PreviewState
 
 from .conftest import FOURTEENFISH, HOSTILE, JUNE_ACTION, SPR, edit, line_of

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from composer.preview.server import create_app
+from composer.preview.app import create_app
 from composer.preview.state import PreviewState
 from composer.preview.watch import Watcher
 

@@ -50,7 +50,11 @@
   }
 
   function emailUrl(segment, part) {
-    const q = new URLSearchParams({ r: ui.recipient, v: `${state.instance}-${state.version}` });
+    // The version in the URL is the email's digest: an unchanged pane is not reloaded.
+    const info = state.segments.find((s) => s.name === segment);
+    const q = new URLSearchParams({ r: ui.recipient, v: info && info.digest ? info.digest : `${state.instance}-${state.version}` });
+    // The editor's unsaved draft: the server composes it, and its emails carry `draft`.
+    if (state.draft) q.set("draft", "1");
     return `/email/${encodeURIComponent(segment)}/${part}?${q}`;
   }
 
@@ -78,7 +82,10 @@
     source.addEventListener("open", () => renderStatus());
     source.addEventListener("version", (event) => {
       const { version, instance } = JSON.parse(event.data);
-      if (!state || version !== state.version || instance !== state.instance) loadState();
+      document.dispatchEvent(new CustomEvent("bulletin:version", { detail: { version, instance } }));
+      // While the editor shows an unsaved draft, the panes follow the draft, not the file.
+      if (window.BulletinEditor && window.BulletinEditor.holdsDraft()) return;
+      if (!state || state.draft || version !== state.version || instance !== state.instance) loadState();
       else renderStatus();
     });
     source.addEventListener("error", () => {
@@ -91,14 +98,18 @@
   function render() {
     if (!ui.recipient && state.samples.length) ui.recipient = state.samples[0].key;
     const names = state.segments.map((s) => s.name);
-    if (ui.segment !== "all" && !names.includes(ui.segment)) ui.segment = "all";
+    // A draft may not hold the picked combination yet: the editor composes it next.
+    if (ui.segment !== "all" && !names.includes(ui.segment) && !state.draft) ui.segment = "all";
+    // The panes first: their emails load while the rest of the page is drawn.
+    renderStage();
     renderBar();
     renderBanner();
     renderControls();
-    renderStage();
     renderChecks();
     renderStatus();
     document.body.dataset.version = String(state.version);
+    document.body.dataset.draft = state.draft ? String(state.draft) : "";
+    document.dispatchEvent(new CustomEvent("bulletin:state", { detail: state }));
   }
 
   function renderBar() {
@@ -115,7 +126,9 @@
     banner.hidden = !error;
     if (!error) return;
     $("banner-reason").textContent = error.reason;
-    $("banner-note").textContent = state.composed_at
+    $("banner-note").textContent = state.draft
+      ? "Your unsaved change cannot compose yet; the field marked in the editor says what to fix. Below is the last version that composed."
+      : state.composed_at
       ? `Below is the last good version, composed at ${time(state.composed_at)}. Fix the problem and save: the preview updates by itself.`
       : "Nothing has composed yet. Fix the problem and save: the preview updates by itself.";
     banner.dataset.message = error.message;
@@ -149,8 +162,11 @@
     const combos = state.segments.filter((s) => s.combination);
     const wanted = [...singles, ...combos].map((s) => [s.name, s.name, s.combination ? `The copy for someone in ${s.audience.join(" and ")}: every section of each, once` : null]);
     wanted.push(["all", "All side by side", null]);
-    const have = [...box.querySelectorAll("button")].map((b) => b.dataset.segment).join("|");
-    if (have !== wanted.map(([n]) => n).join("|")) {
+    const buttons = [...box.querySelectorAll("button")].map((b) => b.dataset.segment);
+    const have = buttons.join("|");
+    // A draft composes only the combinations on screen: the others keep their buttons.
+    const kept = state.draft && wanted.every(([n]) => buttons.includes(n));
+    if (!kept && have !== wanted.map(([n]) => n).join("|")) {
       box.replaceChildren(
         ...wanted.map(([name, label, title]) =>
           h("button", {
@@ -179,9 +195,10 @@
     const segments = shownSegments();
     if (!segments.length) {
       layoutKey = "";
-      stage.replaceChildren(
-        h("p", { className: "empty", text: "Nothing to show yet: the bulletin has not composed. The banner above says why; fix it and save." }),
-      );
+      const text = state.draft
+        ? "Composing this copy of your unsaved draft…"
+        : "Nothing to show yet: the bulletin has not composed. The banner above says why; fix it and save.";
+      stage.replaceChildren(h("p", { className: "empty", text }));
       return;
     }
     const key = [ui.view, ui.view === "html" ? ui.width : "", ...segments].join("|");
@@ -195,10 +212,40 @@
     }
     for (const frame of stage.querySelectorAll("iframe")) {
       const url = emailUrl(frame.dataset.segment, "html");
-      if (frame.getAttribute("src") !== url) frame.setAttribute("src", url);
+      if (frame.getAttribute("src") === url) {
+        delete frame.dataset.pendingSrc;
+      } else if (state.draft && !onStage(frame)) {
+        // While typing, a pane scrolled out of sight waits until it is scrolled to:
+        // laying out an email is most of a keystroke's cost on a small machine.
+        frame.dataset.pendingSrc = url;
+      } else {
+        delete frame.dataset.pendingSrc;
+        frame.setAttribute("src", url);
+      }
     }
     for (const pre of stage.querySelectorAll("pre.plain")) loadText(pre);
   }
+
+  function onStage(frame) {
+    const a = frame.getBoundingClientRect();
+    const b = stage.getBoundingClientRect();
+    return a.right > b.left && a.left < b.right && a.bottom > b.top && a.top < b.bottom;
+  }
+
+  let pendingCheck = 0;
+  function loadPendingOnStage() {
+    if (pendingCheck) return;
+    pendingCheck = requestAnimationFrame(() => {
+      pendingCheck = 0;
+      for (const frame of stage.querySelectorAll("iframe[data-pending-src]")) {
+        if (!onStage(frame)) continue;
+        frame.setAttribute("src", frame.dataset.pendingSrc);
+        delete frame.dataset.pendingSrc;
+      }
+    });
+  }
+  stage.addEventListener("scroll", loadPendingOnStage);
+  window.addEventListener("resize", loadPendingOnStage);
 
   function buildColumn(segment) {
     const heading = h("h3", {}, h("span", { text: segment }), h("span", { className: "meta" }));
@@ -232,14 +279,14 @@
     const doc = frame.contentDocument;
     if (!doc || !doc.documentElement) return;
     // Fit the frame to the email, so the stage scrolls and the frame's own width stays
-    // exactly 600 or 375 px (no scrollbar inside). Collapse first: scrollHeight never
-    // reports less than the frame's current height.
+    // exactly 600 or 375 px (no scrollbar inside). The <html> element is as tall as the
+    // email (emails set no height on it), so one layout tells, without collapsing the
+    // frame first; the scrollbar goes before measuring, as it narrows the email.
     const top = stage.scrollTop;
-    frame.style.height = "0px";
-    const height = Math.max(doc.documentElement.scrollHeight, 120);
-    frame.style.height = `${height}px`;
-    stage.scrollTop = top;
     doc.documentElement.style.overflowY = "hidden";
+    const height = Math.max(Math.ceil(doc.documentElement.getBoundingClientRect().height), 120);
+    if (frame.style.height !== `${height}px`) frame.style.height = `${height}px`;
+    stage.scrollTop = top;
     if (doc.head && !doc.getElementById("bt-preview-sim")) {
       const style = doc.createElement("style");
       style.id = "bt-preview-sim";
@@ -247,6 +294,11 @@
       doc.head.append(style);
     }
     doc.documentElement.classList.toggle("bt-dark-sim", ui.dark);
+    if (!doc.btClicks) {
+      doc.btClicks = true;
+      doc.addEventListener("click", (event) => sectionClicked(doc, event), true);
+    }
+    if (selected !== null) markSection(frame, selected, false);
     frame.dataset.loadedSrc = frame.getAttribute("src");
     frame.dataset.loadedVersion = String(state.version);
   }
@@ -365,7 +417,9 @@
 
   function renderStatus() {
     if (!state) return;
-    if (state.error) {
+    if (state.draft && !state.error) {
+      setStatus(`Unsaved draft composed in ${Math.round(state.duration_ms)} ms`, "draft");
+    } else if (state.error) {
       setStatus(`Compose failed at ${time(state.attempted_at)}`, "error");
     } else if (state.composed_at) {
       setStatus(`Composed at ${time(state.composed_at)} in ${Math.round(state.duration_ms)} ms · live`, "live");
@@ -449,11 +503,80 @@
     }, 2500);
   }
 
+  // ---- the editor's hooks: a clicked section, the selected one, a draft ---------------
+
+  let selected = null; // the section whose form is open (1-based), outlined in the email
+
+  function sectionOf(doc, target) {
+    // The section is the last anchor before the clicked element in document order.
+    let found = null;
+    for (const anchor of doc.querySelectorAll("a[data-section]")) {
+      if (anchor === target || anchor.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING) found = anchor;
+      else break;
+    }
+    return found ? Number(found.dataset.section) : null;
+  }
+
+  function sectionClicked(doc, event) {
+    if (!window.BulletinEditor || !window.BulletinEditor.isOpen()) return;
+    const index = sectionOf(doc, event.target);
+    if (index === null) return;
+    // While editing, a click picks the section; links are not followed.
+    event.preventDefault();
+    window.BulletinEditor.openSection(index);
+  }
+
+  function markSection(frame, index, scroll) {
+    const doc = frame.contentDocument;
+    if (!doc || !doc.documentElement) return;
+    for (const el of doc.querySelectorAll("[data-bt-selected]")) {
+      el.style.outline = "";
+      el.style.outlineOffset = "";
+      delete el.dataset.btSelected;
+    }
+    if (index === null) return;
+    const anchor = doc.querySelector(`a[data-section="${index}"]`);
+    if (!anchor) return;
+    for (const el of sectionElements(anchor)) {
+      el.dataset.btSelected = String(index);
+      el.style.outline = "3px solid #0b5cad";
+      el.style.outlineOffset = "-3px";
+    }
+    if (scroll) {
+      const stageBox = stage.getBoundingClientRect();
+      const frameBox = frame.getBoundingClientRect();
+      const top = stage.scrollTop + frameBox.top - stageBox.top + anchor.getBoundingClientRect().top - 16;
+      stage.scrollTo({ top, behavior: "smooth" });
+    }
+  }
+
+  window.BulletinPreview = {
+    state: () => state,
+    reload: () => loadState(),
+    // The copies the page wants on screen, composed or not yet (a combination picked
+    // while a draft holds only the single segments).
+    shown: () => (ui.segment === "all" ? shownSegments() : [ui.segment]),
+    showDraft(payload) {
+      state = payload;
+      render();
+    },
+    selectSection(index) {
+      selected = index;
+      let first = true;
+      for (const frame of stage.querySelectorAll("iframe")) {
+        markSection(frame, index, first && index !== null && frame.contentDocument && frame.contentDocument.querySelector(`a[data-section="${index}"]`));
+        if (frame.contentDocument && frame.contentDocument.querySelector(`a[data-section="${index}"]`)) first = false;
+      }
+    },
+  };
+
   // ---- controls ---------------------------------------------------------------------
 
   function setUi(changes) {
     Object.assign(ui, changes);
     if (state) render();
+    // A draft holds only the copies that were on screen: the editor composes the new view.
+    if (state && state.draft && "segment" in changes) document.dispatchEvent(new CustomEvent("bulletin:view"));
   }
 
   for (const b of document.querySelectorAll("#width-switch button")) b.addEventListener("click", () => setUi({ width: b.dataset.width }));

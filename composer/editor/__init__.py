@@ -1,0 +1,1 @@
+"""The editor in `bulletin preview`: forms from block.yaml, drafts, and careful saves."""
