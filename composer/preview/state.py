@@ -168,19 +168,11 @@ class PreviewState:
                         duration_ms=(time.perf_counter() - started) * 1000,
                     )
                     return self._snapshot
-            with self._lock:
-                self._snapshot = Snapshot(
-                    version=self._snapshot.version + 1,
-                    composition=composition,
-                    error=None,
-                    composed_at=now,
-                    attempted_at=now,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-                return self._snapshot
+            return self.publish(composition, started)
 
     def publish(self, composition: Composition, started: float) -> Snapshot:
-        """Show a composition made elsewhere (the editor's save composes before it writes)."""
+        """Show a good composition: one just composed here, or one made elsewhere (the
+        editor's save composes before it writes)."""
         now = datetime.now(UTC)
         with self._lock:
             self._snapshot = Snapshot(

@@ -4,20 +4,7 @@
 "use strict";
 
 window.BulletinFields = (() => {
-  // Elements are built with the DOM, never innerHTML (the page's CSP forbids inline
-  // styles and scripts; everything shown comes from the bulletin).
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "text") el.textContent = value;
-      else if (key === "className") el.className = value;
-      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) if (child) el.append(child);
-    return el;
-  }
+  const { h } = window.BulletinDom; // dom.js
 
   let counter = 0;
   const uid = (stem) => `f-${stem.replace(/[^a-z0-9]+/gi, "-")}-${++counter}`;

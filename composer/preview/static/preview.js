@@ -13,20 +13,7 @@
   const $ = (id) => document.getElementById(id);
   const stage = $("stage");
 
-  // Elements are built with the DOM, never innerHTML: everything shown comes from the
-  // bulletin, and the page's CSP allows no inline style attributes.
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "text") el.textContent = value;
-      else if (key === "className") el.className = value;
-      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) if (child) el.append(child);
-    return el;
-  }
+  const { h } = window.BulletinDom; // dom.js
 
   function kb(bytes) {
     // Kilobytes of 1000 bytes, as the checks count them (Gmail clips at about 102 KB).
