@@ -18,18 +18,15 @@ from typing import Any
 import pytest
 
 from composer.compose.pipeline import compose_bulletin, write_outputs
+from tests.browser import NEEDS_CHROMIUM, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
 EVERY_BLOCK = Path(__file__).parent / "data" / "every_block.yaml"
 ALLOWED = {"region", "landmark-one-main"}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
-    ),
+    NEEDS_CHROMIUM,
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -69,14 +66,10 @@ def page(june_files: Path) -> Iterator[Any]:
         else:
             route.abort()
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            context = browser.new_context(viewport={"width": 600, "height": 900})
-            context.route("**/*", route)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 600, "height": 900})
+        context.route("**/*", route)
+        yield context.new_page()
 
 
 def _described(violation: dict[str, Any]) -> str:

@@ -16,9 +16,9 @@ from composer.compose.inline import inline_css
 from composer.compose.mime import encoded_size
 from composer.compose.render import SegmentRenderer, finish_html
 from composer.compose.source import load_bulletin
+from tests.browser import NEEDS_CHROMIUM, chromium
 
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
-CHROMIUM = Path("/usr/bin/chromium")
 LARGEST = ("lmc", "practice", "registrar")
 
 
@@ -55,25 +55,20 @@ def test_words_that_look_like_css_are_left_alone() -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@NEEDS_CHROMIUM
 def test_chromium_draws_the_compacted_copy_pixel_for_pixel(before_and_after: tuple[str, str], tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
     shots: dict[tuple[str, int], bytes] = {}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            for width in (600, 375):
-                context = browser.new_context(viewport={"width": width, "height": 900})
-                context.route("**/*", lambda route: _local_only(route))
-                page = context.new_page()
-                for label, html in zip(("before", "after"), before_and_after, strict=True):
-                    path = tmp_path / f"{label}.html"
-                    path.write_text(html, encoding="utf-8")
-                    page.goto(path.as_uri())
-                    shots[label, width] = page.screenshot(full_page=True)
-                context.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for width in (600, 375):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.route("**/*", lambda route: _local_only(route))
+            page = context.new_page()
+            for label, html in zip(("before", "after"), before_and_after, strict=True):
+                path = tmp_path / f"{label}.html"
+                path.write_text(html, encoding="utf-8")
+                page.goto(path.as_uri())
+                shots[label, width] = page.screenshot(full_page=True)
+            context.close()
     for width in (600, 375):
         before, after = (Image.open(io.BytesIO(shots[label, width])).convert("RGB") for label in ("before", "after"))
         assert before.size == after.size and before.tobytes() == after.tobytes(), f"compact_html changed the drawing at {width} px"

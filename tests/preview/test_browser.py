@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from composer.preview.server import PreviewServer, build_preview
+from tests.browser import NEEDS_CHROMIUM, chromium
 from tests.conftest import REPO, TEST_SECRET
 from tests.support import copy_workspace
 
@@ -27,28 +28,16 @@ from .conftest import (
     wait_until,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
-    ),
+    NEEDS_CHROMIUM,
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ALL_FRAMES_LOADED = """() => [...document.querySelectorAll('#stage iframe')].length > 0 &&
     [...document.querySelectorAll('#stage iframe')].every(f => f.dataset.loadedSrc === f.getAttribute('src'))"""
 
@@ -73,12 +62,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PreviewSe
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -17,19 +17,15 @@ import yaml
 from composer.compose.pipeline import compose_bulletin
 from composer.preview.server import PreviewServer, build_preview
 from composer.workspace import load_workspace
+from tests.browser import NEEDS_CHROMIUM, chromium
 from tests.conftest import TEST_SECRET
 from tests.support import copy_workspace
 
 from .conftest import ELECTIONS, JUNE_ACTION, SAMPLE, SPR, wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
-    ),
+    NEEDS_CHROMIUM,
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -39,7 +35,6 @@ NEW_HEADLINE = "Single patient record: what the Health Bill means for your recor
 ENGAGEMENT = "GP engagement on the use of patient data"
 PLAN_B = "GPC England vote to explore an alternative strategy for general practice"
 ALT = "Three GPs talking in a practice meeting room"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 FRAMES_LOADED = """() => [...document.querySelectorAll('#stage iframe')].length > 0 &&
     [...document.querySelectorAll('#stage iframe')].every(f => f.dataset.loadedSrc === f.getAttribute('src'))"""
 
@@ -62,12 +57,8 @@ def served(tmp_path: Path) -> Iterator[tuple[PreviewServer, Path, Any]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

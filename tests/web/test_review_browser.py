@@ -16,13 +16,13 @@ from composer.signoff import approvals
 from composer.store.db import Store
 from composer.tokens import ReviewSigner
 from composer.workspace import Workspace
+from tests.browser import NEEDS_CHROMIUM, chromium
 from tests.support import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = Path("bulletins/2026-06-gpce.yaml")
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)"),
+    NEEDS_CHROMIUM,
 ]
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -51,24 +51,20 @@ def server(workspace: Workspace) -> Iterator[str]:
 def test_a_reviewer_sees_every_copy_and_approves_by_name(workspace: Workspace, server: str) -> None:
     composition = compose_bulletin(workspace, workspace.root / SAMPLE, variants=())
     token = ReviewSigner(workspace.secret_keys()).make(composition.key, composition.content_hash, int(time.time()) + 3600)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page: Any = browser.new_page(viewport={"width": 1400, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server}/review/{token}")
-            frames = page.locator("iframe")
-            assert frames.count() == 14  # 7 copies, desktop and mobile
-            first = page.frame_locator("iframe.desktop").first
-            sync_api.expect(first.locator("body")).to_contain_text("colleague")
-            assert page.locator("iframe.mobile").first.bounding_box()["width"] == pytest.approx(375, abs=2)
-            page.fill("#approve-name", "Dr Jane Smith, GPC England chair")
-            page.click("text=I approve this version")
-            sync_api.expect(page.locator("h1")).to_have_text("Approval recorded")
-            assert errors == []
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page: Any = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server}/review/{token}")
+        frames = page.locator("iframe")
+        assert frames.count() == 14  # 7 copies, desktop and mobile
+        first = page.frame_locator("iframe.desktop").first
+        sync_api.expect(first.locator("body")).to_contain_text("colleague")
+        assert page.locator("iframe.mobile").first.bounding_box()["width"] == pytest.approx(375, abs=2)
+        page.fill("#approve-name", "Dr Jane Smith, GPC England chair")
+        page.click("text=I approve this version")
+        sync_api.expect(page.locator("h1")).to_have_text("Approval recorded")
+        assert errors == []
     store = Store(workspace.database_url())
     try:
         (view,) = approvals.listing(store, composition)
