@@ -22,6 +22,7 @@ from composer.editor import uploads
 from composer.editor.session import EditorSession, SaveRefused
 from composer.errors import InputError
 from composer.preview.payload import NO_STORE
+from composer.web.limits import BodyTooLarge, read_body
 
 JSON_MAX_BYTES = 4 * SOURCE_FILE_MAX_BYTES  # a whole bulletin as JSON, with room to spare
 
@@ -34,10 +35,6 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def _refused(message: str, status: int, **more: Any) -> Response:
     return _json({"ok": False, "message": message, **more}, status)
-
-
-class TooLarge(Exception):
-    """A request body past its limit."""
 
 
 class BadRequest(Exception):
@@ -53,20 +50,6 @@ def _whole(data: dict[str, Any], key: str) -> int:
 
 def _strings(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The request body, refused (TooLarge) as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class EditorRoutes:
@@ -95,7 +78,7 @@ class EditorRoutes:
                 return _refused(refusal, 403)
             try:
                 return await handler(request)
-            except TooLarge:
+            except BodyTooLarge:
                 return _refused("refused: the request is larger than any bulletin or picture needs", 413)
             except BadRequest as exc:
                 return _refused(f"refused: the request could not be read ({exc})", 400)
@@ -108,7 +91,7 @@ class EditorRoutes:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             raise BadRequest("not JSON")
         try:
-            data = json.loads(await _body(request, JSON_MAX_BYTES))
+            data = json.loads(await read_body(request, JSON_MAX_BYTES))
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("not JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("document"), dict):
@@ -157,8 +140,8 @@ class EditorRoutes:
 
     async def upload(self, request: Request) -> Response:
         try:
-            data = await _body(request, MAX_BYTES)
-        except TooLarge:
+            data = await read_body(request, MAX_BYTES)
+        except BodyTooLarge:
             return _refused(f"this picture is larger than {MAX_BYTES:,} bytes; make it smaller (600 pixels wide is enough)", 413)
         wanted = request.query_params.get("name", "picture")
         result = await run_in_threadpool(self.session.upload, wanted, data)
